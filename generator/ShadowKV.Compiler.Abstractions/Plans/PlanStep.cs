@@ -72,10 +72,20 @@ public enum StepScope
 }
 
 /// <summary>
-/// A kernel launch: <see cref="Kernel"/> is the template instantiation as an NVRTC name expression with symbolic
-/// template arguments (e.g. <c>llama_decode_attention&lt;d, G&gt;</c>); grid and shared memory are symbolic.
+/// A kernel launch: <see cref="Kernel"/> is the kernel's name and <see cref="TemplateArguments"/> its template
+/// arguments as symbolic expressions (the runtime forms the NVRTC name expression, e.g.
+/// <c>llama_decode_attention&lt;128,4&gt;</c>); grid and shared memory are symbolic. Each entry of
+/// <see cref="Arguments"/> binds one kernel parameter, in order: <c>in:ROLE</c> / <c>out:ROLE</c> (the step's
+/// input/output with that role in its <see cref="OpContract"/>), <c>sym:EXPR</c> (a size expression, passed as int),
+/// or <c>attr:NAME</c> (a float attribute of the step, e.g. eps).
 /// </summary>
-public sealed record KernelLaunch(string Kernel, IReadOnlyList<string> Grid, IReadOnlyList<int> Block, string SharedBytes);
+public sealed record KernelLaunch(
+    string Kernel,
+    IReadOnlyList<string> TemplateArguments,
+    IReadOnlyList<string> Arguments,
+    IReadOnlyList<string> Grid,
+    IReadOnlyList<int> Block,
+    string SharedBytes);
 
 /// <summary>C[M,N] = A[M,K]·B[N,K]ᵀ (+ bias[N]) (+ residual[M,N]); bf16 in, fp32 accumulate.</summary>
 public sealed record GemmDescriptor(string M, string N, string K, string A, string B, string C, string? Bias, string? Residual);
