@@ -14,7 +14,11 @@ public sealed record CompiledModel(
     ShadowKVSettings? ShadowKV,
     IReadOnlyList<WeightBinding> Weights,
     IReadOnlyList<PhasePlan> Phases,
-    IReadOnlyList<CudaSource> Sources);
+    IReadOnlyList<CudaSource> Sources,
+    IReadOnlyList<GraphDump> Graphs);
+
+/// <summary>The IR of one phase as text after one pass (for inspection and pass tests).</summary>
+public sealed record GraphDump(string Phase, string Pass, string Text);
 
 /// <summary>ShadowKV parameters from the model's <c>[ShadowKV]</c> attribute.</summary>
 public sealed record ShadowKVSettings(
@@ -40,7 +44,11 @@ public enum PhaseKind
     Decode,
 }
 
-/// <summary>One phase: the buffers it uses and its steps in launch order.</summary>
+/// <summary>
+/// One phase: the buffers it uses and its steps in launch order. The arena holds Pass and Transient buffers; each
+/// layer has a device cache block of <see cref="CacheBytesPerLayer"/> and a pinned host block of
+/// <see cref="HostCacheBytesPerLayer"/> (for B sequences of capacity S), shared by the phases of one variant.
+/// </summary>
 public sealed record PhasePlan(
     string Name,
     PhaseKind Kind,
@@ -50,7 +58,8 @@ public sealed record PhasePlan(
     IReadOnlyList<PlanStep> Steps,
     IReadOnlyList<string> Streams,
     string ArenaBytes,
-    string PinnedHostBytes);
+    string CacheBytesPerLayer,
+    string HostCacheBytesPerLayer);
 
 /// <summary>The generated <c>.cu</c> text of one phase, and the template instantiations its launches name.</summary>
 public sealed record CudaSource(string Name, string Text);
