@@ -19,16 +19,6 @@ public sealed class LayerAttribute : Attribute
 {
 }
 
-/// <summary>Where ShadowKV keeps the prompt's values during decoding.</summary>
-public enum ValuePlacement
-{
-    /// <summary>Pinned host memory, fetched per step on a side stream (the paper's layout).</summary>
-    Host,
-
-    /// <summary>GPU memory (fewer sequences fit, no PCIe traffic).</summary>
-    Gpu,
-}
-
 /// <summary>
 /// Opts a model into the ShadowKV rewrites of its attention node. Defaults are the paper's (see SHADOWKV.md).
 /// </summary>
