@@ -139,7 +139,8 @@ public sealed class SafetensorsCheckpoint : IDisposable
 
         try
         {
-            using JsonDocument document = JsonDocument.Parse(File.ReadAllBytes(indexFile));
+            // ReadAllText drops a UTF-8 BOM, which JsonDocument would refuse.
+            using JsonDocument document = JsonDocument.Parse(File.ReadAllText(indexFile));
             if (document.RootElement.ValueKind != JsonValueKind.Object
                 || !document.RootElement.TryGetProperty("weight_map", out JsonElement map)
                 || map.ValueKind != JsonValueKind.Object)

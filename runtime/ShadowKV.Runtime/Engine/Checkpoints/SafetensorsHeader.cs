@@ -2,6 +2,7 @@ using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace ShadowKV.Runtime.Engine.Checkpoints;
 
@@ -48,6 +49,11 @@ internal static class SafetensorsHeader
     {
         long dataStart = PrefixBytes + headerJson.Length;
         long dataLength = fileLength - dataStart;
+        if (!Utf8.IsValid(headerJson))
+        {
+            throw new CheckpointException(path, null, "header is not valid UTF-8; the file is corrupt or not safetensors.");
+        }
+
         JsonDocument document;
         try
         {
@@ -57,40 +63,48 @@ internal static class SafetensorsHeader
         {
             throw new CheckpointException(path, null, $"header is not valid JSON ({e.Message}).", e);
         }
-        catch (ArgumentException e)
-        {
-            // Invalid UTF-8 surfaces as ArgumentException from some JsonDocument paths.
-            throw new CheckpointException(path, null, $"header is not valid UTF-8 JSON ({e.Message}).", e);
-        }
 
         using (document)
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            try
             {
-                throw new CheckpointException(path, null, $"header is a JSON {document.RootElement.ValueKind}, expected an object of tensors.");
+                return ParseEntries(document.RootElement, dataStart, dataLength, path);
             }
-
-            var entries = new List<SafetensorsEntry>();
-            var names = new HashSet<string>(StringComparer.Ordinal);
-            foreach (JsonProperty property in document.RootElement.EnumerateObject())
+            catch (InvalidOperationException e)
             {
-                if (property.Name == "__metadata__")
-                {
-                    continue;
-                }
-
-                if (!names.Add(property.Name))
-                {
-                    throw new CheckpointException(path, property.Name, "appears twice in the header.");
-                }
-
-                SafetensorsEntry entry = ParseEntry(property, dataStart, dataLength, path);
-                entries.Add(entry);
+                // Escaped lone surrogates ("\ud800") are valid JSON but not valid text; reading the string throws.
+                throw new CheckpointException(path, null, $"header holds a string that is not valid Unicode ({e.Message}).", e);
             }
-
-            CheckNoOverlap(entries, path);
-            return entries;
         }
+    }
+
+    private static List<SafetensorsEntry> ParseEntries(JsonElement root, long dataStart, long dataLength, string path)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new CheckpointException(path, null, $"header is a JSON {root.ValueKind}, expected an object of tensors.");
+        }
+
+        var entries = new List<SafetensorsEntry>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (JsonProperty property in root.EnumerateObject())
+        {
+            if (property.Name == "__metadata__")
+            {
+                continue;
+            }
+
+            if (!names.Add(property.Name))
+            {
+                throw new CheckpointException(path, property.Name, "appears twice in the header.");
+            }
+
+            SafetensorsEntry entry = ParseEntry(property, dataStart, dataLength, path);
+            entries.Add(entry);
+        }
+
+        CheckNoOverlap(entries, path);
+        return entries;
     }
 
     private static SafetensorsEntry ParseEntry(JsonProperty property, long dataStart, long dataLength, string path)

@@ -28,7 +28,7 @@ public sealed partial class ByteLevelBpeTextTokenizer
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(tokenizerJson));
+            document = JsonDocument.Parse(File.ReadAllText(tokenizerJson));
         }
         catch (JsonException e)
         {

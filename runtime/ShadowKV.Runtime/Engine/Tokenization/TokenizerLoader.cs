@@ -43,7 +43,7 @@ public static class TokenizerLoader
 
         try
         {
-            using JsonDocument document = JsonDocument.Parse(File.ReadAllBytes(configFile));
+            using JsonDocument document = JsonDocument.Parse(File.ReadAllText(configFile));
             JsonElement root = document.RootElement;
             return (TokenName(root, "bos_token"), TokenName(root, "eos_token"));
         }
