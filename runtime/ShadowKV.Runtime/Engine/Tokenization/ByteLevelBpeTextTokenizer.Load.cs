@@ -149,7 +149,8 @@ public sealed partial class ByteLevelBpeTextTokenizer
         return result;
     }
 
-    // Merges are "a b" strings (older files) or ["a", "b"] pairs (tokenizers ≥ 0.20).
+    // Merges are "a b" strings (older files) or ["a", "b"] pairs (tokenizers ≥ 0.20). Several merges may build the
+    // same token (" " + "   " and "  " + "  "), so ids only need to be non-decreasing.
     private static void CheckMergeOrder(JsonElement merges, Dictionary<string, int> vocab, string path)
     {
         int previous = -1;
@@ -159,10 +160,10 @@ public sealed partial class ByteLevelBpeTextTokenizer
             string joined = merge.ValueKind == JsonValueKind.Array
                 ? string.Concat(merge.EnumerateArray().Select(p => p.GetString()))
                 : (merge.GetString() ?? "").Replace(" ", "", StringComparison.Ordinal);
-            if (!vocab.TryGetValue(joined, out int id) || id <= previous)
+            if (!vocab.TryGetValue(joined, out int id) || id < previous)
             {
                 throw new TokenizerException(path,
-                    $"merge #{index} ('{merge}') does not produce a token ranked after the previous merge; this BPE's merge order differs from its id order, which the tiktoken-based encoder cannot reproduce.");
+                    $"merge #{index} ('{merge}') produces a token ranked before the previous merge's; this BPE's merge order differs from its id order, which the tiktoken-based encoder cannot reproduce.");
             }
 
             previous = id;
