@@ -76,6 +76,7 @@ public class ModelConfigTests
         ModelConfig tiny = ModelConfig.Presets["tiny-llama3"];
         Assert.Equal((128, 4, 4, 512, 1024, 512), (tiny.HeadDim, tiny.GroupSize, tiny.NumHiddenLayers, tiny.HiddenSize, tiny.IntermediateSize, tiny.VocabSize));
         Assert.True(ModelConfig.Presets["qwen2-7b"].AttentionBias);
+        Assert.Contains("known presets: llama-2-7b", Assert.Throws<ModelConfigException>(() => ModelConfig.Preset("gpt-5")).Message);
     }
 
     [Theory]

@@ -31,7 +31,7 @@ public class ChatTemplateTests
     [Fact]
     public void Llama3EncodesSpecialPartsById()
     {
-        ITextTokenizer tokenizer = TokenizerLoader.Load(SharedData.RequireDirectory("tokenizers/llama3"));
+        ITextTokenizer tokenizer = SharedTokenizers.Llama3();
         ChatTemplate template = ChatTemplate.For("llama", tokenizer);
         Assert.IsType<Llama3ChatTemplate>(template);
         IReadOnlyList<int> ids = template.Encode(tokenizer, [new("user", "Hi")]);
@@ -52,7 +52,7 @@ public class ChatTemplateTests
     [Fact]
     public void Llama2EncodesEachExchangeWithBosAndEos()
     {
-        ITextTokenizer tokenizer = TokenizerLoader.Load(SharedData.RequireDirectory("tokenizers/llama2"));
+        ITextTokenizer tokenizer = SharedTokenizers.Llama2();
         ChatTemplate template = ChatTemplate.For("llama", tokenizer);
         Assert.IsType<Llama2ChatTemplate>(template);
         IReadOnlyList<int> ids = template.Encode(tokenizer, [new("user", "Hi"), new("assistant", "Yo"), new("user", "Ok")]);

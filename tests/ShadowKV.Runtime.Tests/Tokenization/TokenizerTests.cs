@@ -14,13 +14,13 @@ public class TokenizerTests
     private const string Prompt = "Once upon a time, there was a little girl named Lily.";
 
     private static ITextTokenizer Stories() =>
-        TokenizerLoader.Load(SharedData.RequireDirectory("models/stories260K"));
+        SharedTokenizers.Stories260k();
 
     private static ITextTokenizer Llama3() =>
-        TokenizerLoader.Load(SharedData.RequireDirectory("tokenizers/llama3"));
+        SharedTokenizers.Llama3();
 
     private static ITextTokenizer Llama2() =>
-        TokenizerLoader.Load(SharedData.RequireDirectory("tokenizers/llama2"));
+        SharedTokenizers.Llama2();
 
     [Fact]
     public void Stories260kMatchesTheReferencePromptIds()

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace ShadowKV.Runtime.Engine.Checkpoints;
 
@@ -11,6 +12,12 @@ public sealed partial record ModelConfig
 
     /// <summary>Named model shapes: llama-3.1-8b, llama-3-8b, llama-2-7b, mistral-7b, qwen2-7b, stories260k, tiny-llama3.</summary>
     public static IReadOnlyDictionary<string, ModelConfig> Presets { get; } = BuildPresets();
+
+    /// <summary>The preset called <paramref name="name"/>; an unknown name is an error listing the known ones.</summary>
+    public static ModelConfig Preset(string name) =>
+        Presets.TryGetValue(name, out ModelConfig? config)
+            ? config
+            : throw new ModelConfigException($"preset '{name}'", null, $"unknown preset; known presets: {string.Join(", ", Presets.Keys.Order(StringComparer.Ordinal))}.");
 
     private static Dictionary<string, ModelConfig> BuildPresets()
     {

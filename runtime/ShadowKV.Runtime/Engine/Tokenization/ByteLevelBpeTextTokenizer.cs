@@ -1,10 +1,6 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
-using System.Linq;
 using System.Text;
-using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
 namespace ShadowKV.Runtime.Engine.Tokenization;
