@@ -85,4 +85,25 @@ public sealed class SymmetricEigenTests
         AssertDecomposition(rankOne, 5);
         AssertDecomposition([1e-300, 1e-300, 1e-300, 3e-300], 2);     // tiny values must not underflow to garbage
     }
+
+    [Fact]
+    public void GramOfFewerRowsThanColumnsDecomposes()
+    {
+        // KᵀK of 10 keys in 48 dimensions: 38 eigenvalues are 0 up to rounding (the D > S prefill case).
+        const int S = 10, D = 48;
+        float[] k = TestData.Normal(60, S * D);
+        var gram = new double[D * D];
+        for (int i = 0; i < D; i++)
+        {
+            for (int j = 0; j < D; j++)
+            {
+                for (int t = 0; t < S; t++)
+                {
+                    gram[i * D + j] += (double)k[t * D + i] * k[t * D + j];
+                }
+            }
+        }
+
+        AssertDecomposition(gram, D);
+    }
 }

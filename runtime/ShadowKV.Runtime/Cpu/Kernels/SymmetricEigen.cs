@@ -109,13 +109,23 @@ public static class SymmetricEigen
     private static void TridiagonalQl(Span<double> diagonal, double[] offDiagonal, Span<double> basis, int n)
     {
         var saved = new double[n];
+
+        // An off-diagonal is negligible below ε·‖T‖: an absolute test, because a rank-deficient Gram matrix
+        // has eigenvalues near 0 where a test relative to the neighbouring diagonal would never be met.
+        double norm = 0;
+        for (int i = 0; i < n; i++)
+        {
+            norm = Math.Max(norm, Math.Abs(diagonal[i]) + Math.Abs(offDiagonal[i]));
+        }
+
+        double negligible = MachineEpsilon * norm;
         for (int l = 0; l < n; l++)
         {
             for (int iteration = 0; ; iteration++)
             {
                 // Find the first negligible off-diagonal at or after l: the block l … m is unreduced.
                 int m = l;
-                while (m < n - 1 && Math.Abs(offDiagonal[m]) > MachineEpsilon * (Math.Abs(diagonal[m]) + Math.Abs(diagonal[m + 1])))
+                while (m < n - 1 && Math.Abs(offDiagonal[m]) > negligible)
                 {
                     m++;
                 }
