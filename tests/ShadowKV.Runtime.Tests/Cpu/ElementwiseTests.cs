@@ -70,6 +70,12 @@ public sealed class ElementwiseTests
             double expected = gate[i] / (1 + Math.Exp(-gate[i])) * up[i];
             Assert.Equal(expected, output[i], 1e-6);
         }
+
+        // In place over a gate longer than the internal block, as the executor reuses the gate buffer.
+        float[] longGate = TestData.Normal(13, 1500), longUp = TestData.Normal(14, 1500), separate = new float[1500];
+        CpuKernels.SiluMul(longGate, longUp, separate);
+        CpuKernels.SiluMul(longGate, longUp, longGate);
+        Assert.Equal(separate, longGate);
     }
 
     [Fact]

@@ -77,15 +77,23 @@ public static unsafe partial class CpuKernels
         }
     }
 
-    /// <summary>output = silu(gate) · up (SwiGLU), silu(g) = g · sigmoid(g). gate, up, output [T, I].</summary>
+    /// <summary>output = silu(gate) · up (SwiGLU), silu(g) = g · sigmoid(g). gate, up, output [T, I]; output may alias either input.</summary>
     public static void SiluMul(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> output)
     {
         RequireLength(up, gate.Length, nameof(up));
         RequireLength(output, gate.Length, nameof(output));
-        // Sigmoid first, then the two products in HF's order: (g · σ(g)) · up.
-        TensorPrimitives.Sigmoid(gate, output);
-        TensorPrimitives.Multiply(output, gate, output);
-        TensorPrimitives.Multiply(output, up, output);
+        // Block-wise through a stack buffer so output may overwrite gate in place; products in HF's order
+        // (g · σ(g)) · up.
+        Span<float> silu = stackalloc float[512];
+        for (int start = 0; start < gate.Length; start += silu.Length)
+        {
+            int n = Math.Min(silu.Length, gate.Length - start);
+            Span<float> block = silu[..n];
+            ReadOnlySpan<float> g = gate.Slice(start, n);
+            TensorPrimitives.Sigmoid(g, block);
+            TensorPrimitives.Multiply(block, g, block);
+            TensorPrimitives.Multiply(block, up.Slice(start, n), output.Slice(start, n));
+        }
     }
 
     /// <summary>Numerically stable softmax in place: x = exp(x − max) / Σ exp(x − max).</summary>
