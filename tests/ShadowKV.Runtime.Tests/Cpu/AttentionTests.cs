@@ -45,9 +45,11 @@ public sealed class AttentionTests
     [InlineData(8, 2, 64, 0, 13)]   // GQA G = 4, one-shot prefill
     [InlineData(8, 2, 64, 9, 6)]    // chunked prefill: 9 tokens already cached
     [InlineData(4, 4, 32, 5, 3)]    // MHA
+    [InlineData(8, 2, 64, 5, 37)]   // ≥ 16 tokens: the blocked Q·Kᵀ / P·V path, with a partial last block
+    [InlineData(4, 4, 24, 0, 16)]   // blocked MHA, d not a multiple of 16
     public void PrefillAttentionMatchesNaiveCausalReference(int hq, int hkv, int d, int p0, int n)
     {
-        const int capacity = 40; // larger than p0 + n: rows beyond the context hold garbage that must be ignored
+        const int capacity = 50; // larger than p0 + n: rows beyond the context hold garbage that must be ignored
         float[] q = TestData.Normal(20, n * hq * d);
         float[] kCache = TestData.Normal(21, hkv * capacity * d), vCache = TestData.Normal(22, hkv * capacity * d);
         var output = new float[q.Length];

@@ -100,10 +100,11 @@ public sealed class ElementwiseTests
     [Fact]
     public void LinearMatchesDoubleDotsWithBiasAcrossTiles()
     {
-        // 37 tokens and 150 rows are not tile multiples, so edge tiles are exercised; decode shape T = 1 too.
+        // 37 tokens and 150 rows are not tile multiples and 51 inputs not a vector multiple, so every edge of the
+        // micro-kernel runs; decode shape T = 1 too.
         foreach (int T in new[] { 1, 37 })
         {
-            const int inFeatures = 48, outFeatures = 150;
+            const int inFeatures = 51, outFeatures = 150;
             float[] x = TestData.Normal(7, T * inFeatures), w = TestData.Normal(8, outFeatures * inFeatures), b = TestData.Normal(9, outFeatures);
             var y = new float[T * outFeatures];
             CpuKernels.Linear(x, w, b, inFeatures, outFeatures, y);

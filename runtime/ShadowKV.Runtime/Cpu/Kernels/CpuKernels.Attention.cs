@@ -29,11 +29,16 @@ public static unsafe partial class CpuKernels
         RequireLength(vCache, (long)hkv * capacity * d, nameof(vCache));
         RequireLength(output, (long)n * hq * d, nameof(output));
         float scale = AttentionScale(d);
+        if (n >= BlockedAttentionTokens)
+        {
+            BlockedPrefillAttention(q, kCache, vCache, capacity, hq, hkv, d, p0, n, scale, output);
+            return;
+        }
+
         fixed (float* pq = q, pk = kCache, pv = vCache, po = output)
         {
             float* qs = pq, ks = pk, vs = pv, os = po;
-            // One work item per (token, query head); the later tokens see more keys, so items are interleaved by
-            // head first to spread long rows over the workers.
+            // One work item per (token, query head): the decode and short-chunk path.
             Parallelism.For(n * hq, 8, (long)(p0 + n) * d, (start, end) =>
             {
                 float[] scores = ArrayPool<float>.Shared.Rent(p0 + n);
@@ -49,6 +54,75 @@ public static unsafe partial class CpuKernels
                 ArrayPool<float>.Shared.Return(scores);
             });
         }
+    }
+
+    // Prefill chunks of at least this many tokens take the blocked path.
+    private const int BlockedAttentionTokens = 16;
+
+    // Blocked prefill: one work item per (KV head, 16 query tokens). Its G·16 query rows share every key, so
+    // scores = Q·Kᵀ and output = P·V run on the Gemm micro-kernel (V is transposed once per call for that).
+    private static void BlockedPrefillAttention(ReadOnlySpan<float> q, ReadOnlySpan<float> kCache, ReadOnlySpan<float> vCache, int capacity,
+        int hq, int hkv, int d, int p0, int n, float scale, Span<float> output)
+    {
+        int g = hq / hkv, keys = p0 + n, blocks = (n + BlockedAttentionTokens - 1) / BlockedAttentionTokens;
+        float[] vTransposed = ArrayPool<float>.Shared.Rent(hkv * d * keys); // [Hkv, d, keys]
+        for (int h = 0; h < hkv; h++)
+        {
+            for (int j = 0; j < keys; j++)
+            {
+                ReadOnlySpan<float> row = vCache.Slice((h * capacity + j) * d, d);
+                for (int i = 0; i < d; i++)
+                {
+                    vTransposed[((long)h * d + i) * keys + j] = row[i];
+                }
+            }
+        }
+
+        fixed (float* pq = q, pk = kCache, po = output, pvt = vTransposed)
+        {
+            float* qs = pq, ks = pk, os = po, vts = pvt;
+            Parallelism.For(hkv * blocks, 1, (long)BlockedAttentionTokens * g * keys * d, (start, end) =>
+            {
+                int rowsMax = BlockedAttentionTokens * g;
+                float[] queries = ArrayPool<float>.Shared.Rent(rowsMax * d), scores = ArrayPool<float>.Shared.Rent(rowsMax * keys);
+                float[] rowsOut = ArrayPool<float>.Shared.Rent(rowsMax * d);
+                fixed (float* qb = queries, sb = scores, ob = rowsOut)
+                {
+                    for (int item = start; item < end; item++)
+                    {
+                        int h = item / blocks, i0 = item % blocks * BlockedAttentionTokens, i1 = Math.Min(n, i0 + BlockedAttentionTokens);
+                        int rows = (i1 - i0) * g, visible = p0 + i1; // keys any row of the block may see
+                        for (int r = 0; r < rows; r++)
+                        {
+                            new ReadOnlySpan<float>(qs + ((long)(i0 + r / g) * hq + h * g + r % g) * d, d).CopyTo(new Span<float>(qb + (long)r * d, d));
+                        }
+
+                        Gemm.MultiplyTransposed(qb, d, ks + (long)h * capacity * d, d, null, sb, visible, rows, visible, d);
+                        for (int r = 0; r < rows; r++)
+                        {
+                            // Causal: row r is token i0 + r / g at position p0 + i0 + r / g.
+                            int own = p0 + i0 + r / g + 1;
+                            var row = new Span<float>(sb + (long)r * visible, visible);
+                            TensorPrimitives.Multiply(row[..own], scale, row[..own]);
+                            Softmax(row[..own]);
+                            row[own..].Clear();
+                        }
+
+                        Gemm.MultiplyTransposed(sb, visible, vts + (long)h * d * keys, keys, null, ob, d, rows, d, visible);
+                        for (int r = 0; r < rows; r++)
+                        {
+                            new ReadOnlySpan<float>(ob + (long)r * d, d).CopyTo(new Span<float>(os + ((long)(i0 + r / g) * hq + h * g + r % g) * d, d));
+                        }
+                    }
+                }
+
+                ArrayPool<float>.Shared.Return(queries);
+                ArrayPool<float>.Shared.Return(scores);
+                ArrayPool<float>.Shared.Return(rowsOut);
+            });
+        }
+
+        ArrayPool<float>.Shared.Return(vTransposed);
     }
 
     /// <summary>

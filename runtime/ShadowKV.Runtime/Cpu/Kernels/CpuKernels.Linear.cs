@@ -14,7 +14,8 @@ public static unsafe partial class CpuKernels
 
     /// <summary>
     /// y = x · Wᵀ (+ bias). x [T, in], weight [out, in], bias [out] or empty, y [T, out] (must not alias x).
-    /// Work is split into tiles of tokens × output rows, so prefill (large T) and decode (T = 1) both use every core.
+    /// Work is split into tiles of tokens × output rows, so prefill (large T) and decode (T = 1) both use every core;
+    /// each tile runs the register-blocked <see cref="Gemm"/> micro-kernel.
     /// </summary>
     public static void Linear(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int inFeatures, int outFeatures, Span<float> y)
     {
@@ -42,15 +43,8 @@ public static unsafe partial class CpuKernels
                 {
                     int t0 = tile / rowTiles * LinearTokenTile, t1 = Math.Min(tokens, t0 + LinearTokenTile);
                     int o0 = tile % rowTiles * LinearRowTile, o1 = Math.Min(outFeatures, o0 + LinearRowTile);
-                    for (int o = o0; o < o1; o++)
-                    {
-                        var row = new ReadOnlySpan<float>(ws + (long)o * inFeatures, inFeatures);
-                        float b = hasBias ? bs[o] : 0f;
-                        for (int t = t0; t < t1; t++)
-                        {
-                            ys[(long)t * outFeatures + o] = TensorPrimitives.Dot(new ReadOnlySpan<float>(xs + (long)t * inFeatures, inFeatures), row) + b;
-                        }
-                    }
+                    Gemm.MultiplyTransposed(xs + (long)t0 * inFeatures, inFeatures, ws + (long)o0 * inFeatures, inFeatures,
+                        hasBias ? bs + o0 : null, ys + (long)t0 * outFeatures + o0, outFeatures, t1 - t0, o1 - o0, inFeatures);
                 }
             });
         }
