@@ -1,4 +1,5 @@
 // ---- landmark_scores: q · landmarks per KV head, softmax statistics per tile --------------------------------------
+// requires: shadowkv_common.cuh
 // Op landmark_scores, pass 1 of 2 (landmark_scores_finish turns logits into scores).
 //   q_rot          bf16 [B, Hq·d]            decode query of sequence s (row s), heads h·G … h·G+G−1 read KV head h
 //   landmarks      bf16 [B, Hkv, S/c, d]     the first landmark_count[s, h] rows are meaningful

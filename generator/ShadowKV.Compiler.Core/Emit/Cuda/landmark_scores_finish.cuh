@@ -1,4 +1,5 @@
 // ---- landmark_scores_finish: softmax over all landmarks per query head, max over the GQA group ---------------------
+// requires: shadowkv_common.cuh
 // Op landmark_scores, pass 2 of 2 (after landmark_scores).
 //   landmark_count i32 [B, Hkv]
 //   logits         f32 [B, Hkv, G, S/c]            scratch from landmark_scores (base-2 logits)

@@ -1,4 +1,5 @@
 // ---- landmarks_cosine: per-chunk outlier scores (min cosine of a chunk's keys to their mean) ----------------------
+// requires: shadowkv_common.cuh
 // Op landmarks, pass 1 of 3 (then landmarks_select, landmarks_write).
 //   k_cache    bf16 [B, Hkv, S, d]   post-RoPE keys of the prompt
 //   prompt_len i32  [B]

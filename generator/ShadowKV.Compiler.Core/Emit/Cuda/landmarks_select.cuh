@@ -1,4 +1,5 @@
 // ---- landmarks_select: pick the outlier chunks, number the remaining landmarks ------------------------------------
+// requires: shadowkv_common.cuh
 // Op landmarks, pass 2 of 3 (after landmarks_cosine, before landmarks_write).
 //   scores         f32 [B, Hkv, S/c]  scratch from landmarks_cosine (the first n_c entries are meaningful)
 //   prompt_len     i32 [B]

@@ -1,4 +1,5 @@
 // ---- landmarks_write: landmark means, exact outlier chunks and the exact local tail --------------------------------
+// requires: shadowkv_common.cuh
 // Op landmarks, pass 3 of 3 (after landmarks_select).
 //   k_cache, v_cache bf16 [B, Hkv, S, d]        post-RoPE keys / values of the prompt
 //   prompt_len       i32  [B]

@@ -1,4 +1,5 @@
 // ---- selection_diff: keep hits in their working slots, give misses the freed slots -------------------------------
+// requires: shadowkv_common.cuh
 // Op selection_diff.
 //   selected        i32 [B, Hkv, k]   this step's chunk ids, ascending, −1 pads at the end (top_k_chunks)
 //   slot_chunk      i32 [B, Hkv, k]   chunk held by each working slot after the previous step (−1: empty)

@@ -1,4 +1,5 @@
 // ---- sparse_attention: one decode query per sequence over [local | outliers | working slots | generated] --------
+// requires: shadowkv_common.cuh
 // Op sparse_attention, pass 1 of 2 (sparse_attention_combine merges the splits).
 //   q_rot            bf16 [B, Hq·d]               row s = sequence s's decode query (post-RoPE)
 //   local_k/v        bf16 [B, Hkv, (nloc+1)·c, d] first local_count[s] rows

@@ -1,4 +1,5 @@
 // ---- sparse_attention_combine: merge the key-range splits of sparse_attention ------------------------------------
+// requires: shadowkv_common.cuh
 // Op sparse_attention, pass 2 of 2.
 //   partials f32  [B, Hq, splits, d] then [B, Hq, splits, 2] (max, sum; max = −∞ for a split without keys)
 //   y        bf16 [B, Hq·d]   y = Σ_z 2^(m_z − M)·o_z / Σ_z 2^(m_z − M)·l_z; 0 for a sequence with no keys at all

@@ -1,4 +1,5 @@
 // ---- top_k_chunks: the k highest-scoring chunks per KV head -----------------------------------------------------
+// requires: shadowkv_common.cuh
 // Op top_k_chunks.
 //   scores         f32 [B, Hkv, S/c]   landmark scores (first landmark_count entries)
 //   landmark_ids   i32 [B, Hkv, S/c]   chunk id of each landmark, ascending (landmarks' contract)
