@@ -40,6 +40,15 @@ public static class NativeLibraries
         _ => throw new ArgumentException($"Unknown native library '{logicalName}'.", nameof(logicalName)),
     };
 
+    private static string DisplayName(string logicalName) => logicalName switch
+    {
+        CudaDriver => "the CUDA driver",
+        Nvrtc => "NVRTC (CUDA runtime compilation)",
+        CublasLt => "cuBLASLt",
+        Cusolver => "cuSOLVER",
+        _ => logicalName,
+    };
+
     private static readonly ConcurrentDictionary<string, Lazy<LoadResult>> Loaded = new(StringComparer.Ordinal);
     private static readonly object RegistrationLock = new();
     private static bool registered;
@@ -68,7 +77,7 @@ public static class NativeLibraries
     /// <summary>Loads the library (cached); throws <see cref="NativeLibraryNotFoundException"/> when none loads.</summary>
     public static nint Load(string logicalName)
     {
-        LoadResult result = Loaded.GetOrAdd(logicalName, name => new Lazy<LoadResult>(() => LoadFirst(name, CandidatesFor(name)))).Value;
+        LoadResult result = Loaded.GetOrAdd(logicalName, name => new Lazy<LoadResult>(() => LoadFirst(DisplayName(name), CandidatesFor(name)))).Value;
         return result.Handle != 0 ? result.Handle : throw result.Failure!;
     }
 
@@ -110,8 +119,9 @@ public static class NativeLibraries
             }
             catch (DllNotFoundException e)
             {
-                // dlopen's message says *why* (missing file vs. missing dependency such as libcublas for cuSOLVER).
-                errors.Add($"  {candidate}: {FirstLine(e.Message)}");
+                // The last line of the message is dlerror()'s, which says *why*: a missing file, or a missing
+                // dependency (libcusolver needs libcublas and libcusparse of the same toolkit).
+                errors.Add($"  {candidate} → {LastLine(e.Message)}");
             }
         }
 
@@ -127,11 +137,8 @@ public static class NativeLibraries
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
         libraryName is CudaDriver or Nvrtc or CublasLt or Cusolver ? Load(libraryName) : 0;
 
-    private static string FirstLine(string text)
-    {
-        int newline = text.IndexOf('\n', StringComparison.Ordinal);
-        return newline < 0 ? text : text[..newline].TrimEnd();
-    }
+    private static string LastLine(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? text;
 
     private sealed record LoadResult(nint Handle, string? FileName, NativeLibraryNotFoundException? Failure);
 }
