@@ -12,7 +12,7 @@ public sealed class CudaGraphTests
         CudaDevice device = TestGpu.Device;
         const int n = 10_000;
         float[] x = Enumerable.Range(0, n).Select(i => (float)(i % 17)).ToArray();
-        using var arena = DeviceArena.Create(device, 2L * n * sizeof(float) + DeviceArena.Alignment, "graph");
+        using var arena = DeviceArena.Create(device, 2L * (n * sizeof(float) + DeviceArena.Alignment), "graph");
         using var stream = CudaStream.Create(device, "compute");
         using var args = new KernelArgs();
         DeviceBuffer dx = arena.Allocate(n * sizeof(float)), dy = arena.Allocate(n * sizeof(float));

@@ -22,7 +22,7 @@ public sealed class DeviceTests(ITestOutputHelper output)
         Assert.StartsWith($"sm_{device.ComputeCapability.Major}{device.ComputeCapability.Minor}", device.Arch, StringComparison.Ordinal);
         (long free, long total) = device.MemoryInfo();
         Assert.InRange(free, 1, total);
-        Assert.Equal(device.TotalMemoryBytes, total);
+        Assert.InRange(total, 1, device.TotalMemoryBytes);
     }
 
     [GpuFact]

@@ -33,10 +33,7 @@ public sealed class SymmetricEigensolver : IDisposable
         CusolverException.ThrowIfFailed(Cusolver.cusolverDnCreate(out handle));
         try
         {
-            // The size query reads only n and lda; the matrix pointers may be null.
-            CusolverException.ThrowIfFailed(
-                Cusolver.cusolverDnSsyevd_bufferSize(handle, CusolverEigMode.Vector, CublasFillMode.Lower, n, 0, n, 0, out lworkElements),
-                $"n={n}");
+            lworkElements = QueryWorkElements(handle, n);
         }
         catch
         {
@@ -79,6 +76,26 @@ public sealed class SymmetricEigensolver : IDisposable
         if (info[0] != 0)
         {
             throw new CusolverException(CusolverStatus.ExecutionFailed, "cusolverDnSsyevd", $"n={N}: info = {info[0]} ({(info[0] > 0 ? "did not converge" : "invalid argument")})");
+        }
+    }
+
+    // The size query takes the matrix and eigenvalue pointers. cuSOLVER documents no use of them there, but it
+    // does not promise that null is accepted either, so the query gets real (scratch) buffers of the right size.
+    private static int QueryWorkElements(nint handle, int n)
+    {
+        long bytes = ((long)n * n + n) * sizeof(float);
+        CudaException.ThrowIfFailed(CudaDriver.cuMemAlloc(out ulong scratch, (nuint)bytes), $"eigensolver size query, {bytes} bytes");
+        try
+        {
+            CusolverException.ThrowIfFailed(
+                Cusolver.cusolverDnSsyevd_bufferSize(
+                    handle, CusolverEigMode.Vector, CublasFillMode.Lower, n, scratch, n, scratch + (ulong)n * (ulong)n * sizeof(float), out int lwork),
+                $"n={n}");
+            return lwork;
+        }
+        finally
+        {
+            CudaDriver.cuMemFree(scratch);
         }
     }
 

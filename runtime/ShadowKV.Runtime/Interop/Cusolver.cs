@@ -51,7 +51,7 @@ internal static unsafe partial class Cusolver
     [LibraryImport(Lib)]
     internal static partial CusolverStatus cusolverDnSetStream(nint handle, nint stream);
 
-    // lwork is returned in elements (floats), not bytes. A and W are not dereferenced by the size query.
+    // lwork is returned in elements (floats), not bytes.
     [LibraryImport(Lib)]
     internal static partial CusolverStatus cusolverDnSsyevd_bufferSize(
         nint handle, CusolverEigMode jobz, CublasFillMode uplo, int n, ulong a, int lda, ulong w, out int lwork);
