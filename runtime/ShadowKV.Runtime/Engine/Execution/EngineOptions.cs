@@ -1,0 +1,56 @@
+using ShadowKV.Compiler;
+using ShadowKV.Compiler.Plans;
+
+namespace ShadowKV.Runtime.Engine.Execution;
+
+/// <summary>Where a model runs.</summary>
+public enum DeviceKind
+{
+    /// <summary>The GPU when one is usable, else the CPU.</summary>
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+/// <summary>
+/// How an engine is sized and which attention it runs. <see cref="MaxBatch"/> sequences share the engine; each holds
+/// at most <see cref="MaxPromptTokens"/> prompt tokens and <see cref="MaxNewTokens"/> generated ones. ShadowKV
+/// fields override the model's [ShadowKV] defaults when set.
+/// </summary>
+public sealed record EngineOptions
+{
+    public AttentionVariant Variant { get; init; } = AttentionVariant.Full;
+
+    public DeviceKind Device { get; init; } = DeviceKind.Auto;
+
+    public int MaxBatch { get; init; } = 1;
+
+    public int MaxPromptTokens { get; init; } = 2048;
+
+    public int MaxNewTokens { get; init; } = 256;
+
+    /// <summary>Sparse budget in tokens (rounded down to whole chunks); null: the model's default.</summary>
+    public int? BudgetTokens { get; init; }
+
+    public int? Rank { get; init; }
+
+    public int? OutlierChunks { get; init; }
+
+    public int? LocalChunks { get; init; }
+
+    public ValuePlacement? Values { get; init; }
+
+    /// <summary>The ShadowKV parameters in force: the model's defaults with these options applied.</summary>
+    public ShadowKVSettings ResolveShadowKV(ShadowKVSettings? model)
+    {
+        ShadowKVSettings basis = model ?? new ShadowKVSettings(160, 8, 2048, 48, 4, ValuePlacement.Host);
+        return basis with
+        {
+            BudgetTokens = BudgetTokens ?? basis.BudgetTokens,
+            Rank = Rank ?? basis.Rank,
+            OutlierChunks = OutlierChunks ?? basis.OutlierChunks,
+            LocalChunks = LocalChunks ?? basis.LocalChunks,
+            Values = Values ?? basis.Values,
+        };
+    }
+}
