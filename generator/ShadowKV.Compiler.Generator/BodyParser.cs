@@ -29,6 +29,10 @@ internal sealed class BodyParser(
     private readonly Dictionary<ISymbol, string> _current = new(SymbolEqualityComparer.Default);
     private readonly HashSet<string> _names = new(System.StringComparer.Ordinal);
 
+    // Locals whose value already failed (and was reported): reading them reports nothing more.
+    private readonly HashSet<ISymbol> _failed = new(SymbolEqualityComparer.Default);
+    private bool _returned;
+
     public (IReadOnlyList<SpecOp> Ops, string Output) Parse(MethodDeclarationSyntax method, CancellationToken cancellationToken)
     {
         IParameterSymbol input = layer.Parameters[0];
@@ -46,10 +50,11 @@ internal sealed class BodyParser(
         }
         else if (method.ExpressionBody is { } arrow && model.GetOperation(arrow.Expression, cancellationToken) is { } expression)
         {
+            _returned = true;
             output = Value(expression, "out") ?? string.Empty;
         }
 
-        if (output.Length == 0)
+        if (!_returned)
         {
             report("SKV0004", method.Identifier.GetLocation(), ["a [Layer] method without a 'return' of the block's output"]);
         }
@@ -83,6 +88,7 @@ internal sealed class BodyParser(
                 Bind(target, left is null || right is null ? null : Emit(IrOps.Add, target.Name, [left, right], [], compound.Syntax));
                 return null;
             case IReturnOperation { ReturnedValue: { } returned }:
+                _returned = true;
                 return Value(returned, "out");
             default:
                 Unsupported(statement, Describe(statement));
@@ -99,10 +105,14 @@ internal sealed class BodyParser(
 
     private void Bind(ISymbol symbol, string? value)
     {
-        if (value is not null)
+        if (value is null)
         {
-            _current[symbol] = value;
+            _failed.Add(symbol);
+            return;
         }
+
+        _current[symbol] = value;
+        _failed.Remove(symbol);
     }
 
     /// <summary>Lowers a tensor expression; returns the SSA name holding it, or null after reporting a diagnostic.</summary>
@@ -114,6 +124,8 @@ internal sealed class BodyParser(
                 return Value(conversion.Operand, hint);
             case IParenthesizedOperation parenthesized:
                 return Value(parenthesized.Operand, hint);
+            case ILocalReferenceOperation local when _failed.Contains(local.Local):
+                return null;
             case ILocalReferenceOperation local when _current.TryGetValue(local.Local, out string? name):
                 return name;
             case IParameterReferenceOperation parameter when _current.TryGetValue(parameter.Parameter, out string? name):

@@ -13,7 +13,7 @@ namespace ShadowKV.Compiler.Ir;
 public static class IrParser
 {
     private static readonly Regex NodeLine = new(
-        @"^(?<results>%[^=]+?) = (?<op>[a-z_]+)(\((?<inputs>[^)]*)\))?( \{(?<attrs>[^}]*)\})?( : (?<types>.+?))?(  // (?<file>[^:]+):(?<line>\d+))?$",
+        @"^(?<results>%[^=]+?) = (?<op>[a-z_]+)(\((?<inputs>[^)]*)\))?( \{(?<attrs>.*?)\}(?= : |  // |$))?( : (?<types>.+?))?(  // (?<file>[^:]+):(?<line>\d+))?$",
         RegexOptions.CultureInvariant);
 
     private static readonly Regex TypeText = new(@"\[(?<dims>[^\]]*)\] (?<type>f32|bf16|i32)", RegexOptions.CultureInvariant);

@@ -23,7 +23,7 @@ public static class IrVerifier
                 {
                     problems.Add($"'{node.Op}' -> %{node.Result} reads %{input} before it is defined");
                 }
-                else if (scope == NodeScope.Layer && node.Scope != NodeScope.Layer)
+                else if (scope == NodeScope.Layer && node.Scope != NodeScope.Layer && input != graph.LayerOutput)
                 {
                     problems.Add($"{node.Scope} node %{node.Result} reads layer-local %{input}");
                 }

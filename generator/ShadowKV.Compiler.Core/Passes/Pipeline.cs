@@ -73,7 +73,7 @@ public static class Pipeline
         {
             var (prefill, decode) = SplitPrefillDecode.Split(model, variant);
             var graphs = new[] { prefill, decode }.Select(g => RunPhase(g, snapshots, context)).ToList();
-            ISet<string> persistent = PersistentCaches(graphs[0].Last().Graph, graphs[1].Last().Graph);
+            ISet<string> persistent = PersistentCaches(graphs[1].Last().Graph);
             foreach (var phaseSnapshots in graphs)
             {
                 Graph final = phaseSnapshots.Last().Graph;
@@ -96,7 +96,8 @@ public static class Pipeline
             Weights(model),
             phases.Select(p => p.Plan).ToArray(),
             phases.Select(p => new CudaSource(p.Plan.Name, p.Cuda)).ToArray(),
-            phases.SelectMany(p => p.Snapshots.Select(snap => new GraphDump(p.Plan.Name, snap.Pass, IrPrinter.Print(snap.Graph)))).ToArray());
+            snapshots.Select(snap => new GraphDump("model", snap.Pass, IrPrinter.Print(snap.Graph)))
+                .Concat(phases.SelectMany(p => p.Snapshots.Select(snap => new GraphDump(p.Plan.Name, snap.Pass, IrPrinter.Print(snap.Graph))))).ToArray());
         return new CompilationResult(compiled, phases, context.Diagnostics);
     }
 
@@ -111,14 +112,11 @@ public static class Pipeline
         return snapshots;
     }
 
-    // A cache value is persistent when both phases of the variant touch it (decode reads what prefill wrote);
-    // a cache that only one phase uses (ShadowKV's full prefill KV) is scratch for that phase.
-    private static ISet<string> PersistentCaches(Graph prefill, Graph decode)
-    {
-        IEnumerable<string> Caches(Graph g) => g.Nodes.SelectMany(n => n.Results.Select((r, i) => (n, r, i)))
-            .Where(x => x.n.Op == CacheRoles.CacheOp || CacheRoles.IsCacheOutput(x.n.Op, x.i)).Select(x => x.r.Name);
-        return new HashSet<string>(Caches(prefill).Intersect(Caches(decode)));
-    }
+    // Decode is the steady state: every cache it touches persists across steps (what prefill wrote, the generated
+    // region, the working slots). A cache only prefill uses (ShadowKV's exact prompt KV) is scratch for that phase.
+    private static ISet<string> PersistentCaches(Graph decode) =>
+        new HashSet<string>(decode.Nodes.SelectMany(n => n.Results.Select((r, i) => (n, r, i)))
+            .Where(x => x.n.Op == CacheRoles.CacheOp || CacheRoles.IsCacheOutput(x.n.Op, x.i)).Select(x => x.r.Name));
 
     private static IReadOnlyList<WeightBinding> Weights(Graph model) =>
         model.Nodes.Where(n => n.Op == IrOps.Weight)

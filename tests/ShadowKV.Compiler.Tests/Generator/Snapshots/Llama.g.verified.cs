@@ -5139,6 +5139,51 @@ __global__ void __launch_bounds__(256) llama_decode_silu_mul(
     /// <summary>The IR of each phase after the last pass; every pass's output is in Plan.Graphs.</summary>
     public static class Graph
     {
+        public const string Model = """
+graph Llama.model
+prologue:
+  %tokens = input : [T] i32
+  %positions = input : [T] i32
+  %token_seq = input : [T] i32
+  %last_row = input : [B] i32
+  %context_len = input : [B] i32
+  %prompt_len = input : [B] i32
+  %inv_freq = input : [d/2] f32
+  %w.embed_tokens = weight {checkpoint="model.embed_tokens.weight"} : [vocab, hidden] bf16
+  %x = embedding(%tokens, %w.embed_tokens) : [T, hidden] f32
+layer (%x -> %out):
+  %w.down_proj = weight {checkpoint="model.layers.{layer}.mlp.down_proj.weight"} : [hidden, ffn] bf16  // LlamaLayer.cs:33
+  %w.gate_proj = weight {checkpoint="model.layers.{layer}.mlp.gate_proj.weight"} : [ffn, hidden] bf16  // LlamaLayer.cs:27
+  %w.input_layernorm = weight {checkpoint="model.layers.{layer}.input_layernorm.weight"} : [hidden] bf16  // LlamaLayer.cs:9
+  %w.k_proj = weight {checkpoint="model.layers.{layer}.self_attn.k_proj.weight"} : [Hkv*d, hidden] bf16  // LlamaLayer.cs:15
+  %w.o_proj = weight {checkpoint="model.layers.{layer}.self_attn.o_proj.weight"} : [hidden, Hq*d] bf16  // LlamaLayer.cs:21
+  %w.post_attention_layernorm = weight {checkpoint="model.layers.{layer}.post_attention_layernorm.weight"} : [hidden] bf16  // LlamaLayer.cs:24
+  %w.q_proj = weight {checkpoint="model.layers.{layer}.self_attn.q_proj.weight"} : [Hq*d, hidden] bf16  // LlamaLayer.cs:12
+  %w.up_proj = weight {checkpoint="model.layers.{layer}.mlp.up_proj.weight"} : [ffn, hidden] bf16  // LlamaLayer.cs:30
+  %w.v_proj = weight {checkpoint="model.layers.{layer}.self_attn.v_proj.weight"} : [Hkv*d, hidden] bf16  // LlamaLayer.cs:18
+  %h = rms_norm(%x, %w.input_layernorm) {eps=rms_eps} : [T, hidden] bf16  // Llama.cs:14
+  %q = linear(%h, %w.q_proj, _, _) : [T, Hq*d] f32  // Llama.cs:15
+  %k = linear(%h, %w.k_proj, _, _) : [T, Hkv*d] f32  // Llama.cs:16
+  %v = linear(%h, %w.v_proj, _, _) : [T, Hkv*d] f32  // Llama.cs:17
+  %a = attention(%q, %k, %v) : [T, Hq*d] bf16  // Llama.cs:18
+  %o_proj = linear(%a, %w.o_proj, _, _) : [T, hidden] f32  // Llama.cs:19
+  %x.1 = add(%x, %o_proj) : [T, hidden] f32  // Llama.cs:19
+  %m = rms_norm(%x.1, %w.post_attention_layernorm) {eps=rms_eps} : [T, hidden] bf16  // Llama.cs:20
+  %gate_proj = linear(%m, %w.gate_proj, _, _) : [T, ffn] f32  // Llama.cs:21
+  %silu = silu(%gate_proj) : [T, ffn] f32  // Llama.cs:21
+  %up_proj = linear(%m, %w.up_proj, _, _) : [T, ffn] f32  // Llama.cs:21
+  %mul = mul(%silu, %up_proj) : [T, ffn] f32  // Llama.cs:21
+  %down_proj = linear(%mul, %w.down_proj, _, _) : [T, hidden] f32  // Llama.cs:21
+  %out = add(%x.1, %down_proj) : [T, hidden] f32  // Llama.cs:21
+epilogue:
+  %w.norm = weight {checkpoint="model.norm.weight"} : [hidden] bf16
+  %w.lm_head = weight {checkpoint="lm_head.weight"} : [vocab, hidden] bf16
+  %x.last = gather_rows(%out, %last_row) : [B, hidden] f32
+  %h.final = rms_norm(%x.last, %w.norm) {eps=rms_eps} : [B, hidden] bf16
+  %logits = linear(%h.final, %w.lm_head, _, _) : [B, vocab] f32
+outputs: %logits
+""";
+
         public const string PrefillFull = """
 graph Llama.prefill.full
 prologue:
@@ -5583,14 +5628,14 @@ outputs: %logits
                     new("value_store", new string[] { "B", "Hkv", "S/c", "c*d" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.HostCache, "0"),
                     new("slot_chunk", new string[] { "B", "Hkv", "k" }, global::ShadowKV.Compiler.Plans.DataType.I32, global::ShadowKV.Compiler.Plans.BufferLifetime.Cache, "alignup(B*Hkv*(S/c)*d*2, 256) + alignup(B*Hkv*(S/c)*4, 256) + alignup(B*Hkv*4, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*4, 256) + alignup(B*S*r*2, 256) + alignup(B*r*Hkv*d*4, 256)"),
                     new("q.rope", new string[] { "B", "Hq*d" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.Transient, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256)"),
-                    new("gen_k", new string[] { "B", "Hkv", "max_new", "d" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.Transient, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256) + alignup(max(max(max(max(max(B*Hq*d*4, B*Hkv*(S/c)*4), B*Hkv*k*4), B*Hq*d*2), B*hidden*2), B*ffn*2), 256) + alignup(max(max(B*Hkv*d*4, B*Hkv*k*4), B*ffn*4), 256) + alignup(max(B*Hkv*d*4, B*Hkv*4), 256)"),
-                    new("gen_v", new string[] { "B", "Hkv", "max_new", "d" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.Transient, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256) + alignup(max(max(max(max(max(B*Hq*d*4, B*Hkv*(S/c)*4), B*Hkv*k*4), B*Hq*d*2), B*hidden*2), B*ffn*2), 256) + alignup(max(max(B*Hkv*d*4, B*Hkv*k*4), B*ffn*4), 256) + alignup(max(B*Hkv*d*4, B*Hkv*4), 256) + alignup(B*Hkv*max_new*d*2, 256)"),
+                    new("gen_k", new string[] { "B", "Hkv", "max_new", "d" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.Cache, "alignup(B*Hkv*(S/c)*d*2, 256) + alignup(B*Hkv*(S/c)*4, 256) + alignup(B*Hkv*4, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*4, 256) + alignup(B*S*r*2, 256) + alignup(B*r*Hkv*d*4, 256) + alignup(B*Hkv*k*4, 256)"),
+                    new("gen_v", new string[] { "B", "Hkv", "max_new", "d" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.Cache, "alignup(B*Hkv*(S/c)*d*2, 256) + alignup(B*Hkv*(S/c)*4, 256) + alignup(B*Hkv*4, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*4, 256) + alignup(B*S*r*2, 256) + alignup(B*r*Hkv*d*4, 256) + alignup(B*Hkv*k*4, 256) + alignup(B*Hkv*max_new*d*2, 256)"),
                     new("scores", new string[] { "B", "Hkv", "S/c" }, global::ShadowKV.Compiler.Plans.DataType.F32, global::ShadowKV.Compiler.Plans.BufferLifetime.Transient, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256)"),
                     new("selected", new string[] { "B", "Hkv", "k" }, global::ShadowKV.Compiler.Plans.DataType.I32, global::ShadowKV.Compiler.Plans.BufferLifetime.Transient, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256) + alignup(max(max(max(max(max(B*Hq*d*4, B*Hkv*(S/c)*4), B*Hkv*k*4), B*Hq*d*2), B*hidden*2), B*ffn*2), 256)"),
                     new("misses", new string[] { "B", "Hkv", "k" }, global::ShadowKV.Compiler.Plans.DataType.I32, global::ShadowKV.Compiler.Plans.BufferLifetime.Transient, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256)"),
                     new("miss_count", new string[] { "B", "Hkv" }, global::ShadowKV.Compiler.Plans.DataType.I32, global::ShadowKV.Compiler.Plans.BufferLifetime.Transient, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256) + alignup(max(max(max(max(max(B*Hq*d*4, B*Hkv*(S/c)*4), B*Hkv*k*4), B*Hq*d*2), B*hidden*2), B*ffn*2), 256) + alignup(max(max(B*Hkv*d*4, B*Hkv*k*4), B*ffn*4), 256)"),
-                    new("work_k", new string[] { "B", "Hkv", "c*k", "d" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.Cache, "alignup(B*Hkv*(S/c)*d*2, 256) + alignup(B*Hkv*(S/c)*4, 256) + alignup(B*Hkv*4, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*4, 256) + alignup(B*S*r*2, 256) + alignup(B*r*Hkv*d*4, 256) + alignup(B*Hkv*k*4, 256)"),
-                    new("work_v", new string[] { "B", "Hkv", "c*k", "d" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.Cache, "alignup(B*Hkv*(S/c)*d*2, 256) + alignup(B*Hkv*(S/c)*4, 256) + alignup(B*Hkv*4, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*4, 256) + alignup(B*S*r*2, 256) + alignup(B*r*Hkv*d*4, 256) + alignup(B*Hkv*k*4, 256) + alignup(B*Hkv*c*k*d*2, 256)"),
+                    new("work_k", new string[] { "B", "Hkv", "c*k", "d" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.Cache, "alignup(B*Hkv*(S/c)*d*2, 256) + alignup(B*Hkv*(S/c)*4, 256) + alignup(B*Hkv*4, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*4, 256) + alignup(B*S*r*2, 256) + alignup(B*r*Hkv*d*4, 256) + alignup(B*Hkv*k*4, 256) + alignup(B*Hkv*max_new*d*2, 256) + alignup(B*Hkv*max_new*d*2, 256)"),
+                    new("work_v", new string[] { "B", "Hkv", "c*k", "d" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.Cache, "alignup(B*Hkv*(S/c)*d*2, 256) + alignup(B*Hkv*(S/c)*4, 256) + alignup(B*Hkv*4, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*4, 256) + alignup(B*S*r*2, 256) + alignup(B*r*Hkv*d*4, 256) + alignup(B*Hkv*k*4, 256) + alignup(B*Hkv*max_new*d*2, 256) + alignup(B*Hkv*max_new*d*2, 256) + alignup(B*Hkv*c*k*d*2, 256)"),
                     new("a", new string[] { "B", "Hq*d" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.Transient, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256)"),
                     new("o_proj", new string[] { "B", "hidden" }, global::ShadowKV.Compiler.Plans.DataType.F32, global::ShadowKV.Compiler.Plans.BufferLifetime.Transient, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256)"),
                     new("m", new string[] { "B", "hidden" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.Transient, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256)"),
@@ -5599,9 +5644,9 @@ outputs: %logits
                     new("mul", new string[] { "B", "ffn" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.Transient, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256)"),
                     new("h.final", new string[] { "B", "hidden" }, global::ShadowKV.Compiler.Plans.DataType.BF16, global::ShadowKV.Compiler.Plans.BufferLifetime.Pass, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256)"),
                     new("logits", new string[] { "B", "vocab" }, global::ShadowKV.Compiler.Plans.DataType.F32, global::ShadowKV.Compiler.Plans.BufferLifetime.Pass, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256)"),
-                    new("scratch.landmark_logits", new string[] { "B*Hkv*G*(S/c)*4" }, global::ShadowKV.Compiler.Plans.DataType.I32, global::ShadowKV.Compiler.Plans.BufferLifetime.Pass, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256) + alignup(max(max(max(max(max(B*Hq*d*4, B*Hkv*(S/c)*4), B*Hkv*k*4), B*Hq*d*2), B*hidden*2), B*ffn*2), 256) + alignup(max(max(B*Hkv*d*4, B*Hkv*k*4), B*ffn*4), 256) + alignup(max(B*Hkv*d*4, B*Hkv*4), 256) + alignup(B*Hkv*max_new*d*2, 256) + alignup(B*Hkv*max_new*d*2, 256)"),
-                    new("scratch.landmark_softmax_stats", new string[] { "B*Hkv*ceildiv(S/c,256)*G*2*4" }, global::ShadowKV.Compiler.Plans.DataType.I32, global::ShadowKV.Compiler.Plans.BufferLifetime.Pass, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256) + alignup(max(max(max(max(max(B*Hq*d*4, B*Hkv*(S/c)*4), B*Hkv*k*4), B*Hq*d*2), B*hidden*2), B*ffn*2), 256) + alignup(max(max(B*Hkv*d*4, B*Hkv*k*4), B*ffn*4), 256) + alignup(max(B*Hkv*d*4, B*Hkv*4), 256) + alignup(B*Hkv*max_new*d*2, 256) + alignup(B*Hkv*max_new*d*2, 256) + alignup(B*Hkv*G*(S/c)*4, 256)"),
-                    new("scratch.sparse_attention_partials", new string[] { "B*Hq*ceildiv((nloc+1)*c+o*c+k*c+max_new,128)*(d+2)*4" }, global::ShadowKV.Compiler.Plans.DataType.I32, global::ShadowKV.Compiler.Plans.BufferLifetime.Pass, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256) + alignup(max(max(max(max(max(B*Hq*d*4, B*Hkv*(S/c)*4), B*Hkv*k*4), B*Hq*d*2), B*hidden*2), B*ffn*2), 256) + alignup(max(max(B*Hkv*d*4, B*Hkv*k*4), B*ffn*4), 256) + alignup(max(B*Hkv*d*4, B*Hkv*4), 256) + alignup(B*Hkv*max_new*d*2, 256) + alignup(B*Hkv*max_new*d*2, 256) + alignup(B*Hkv*G*(S/c)*4, 256) + alignup(B*Hkv*ceildiv(S/c,256)*G*2*4, 256)"),
+                    new("scratch.landmark_logits", new string[] { "B*Hkv*G*(S/c)*4" }, global::ShadowKV.Compiler.Plans.DataType.I32, global::ShadowKV.Compiler.Plans.BufferLifetime.Pass, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256) + alignup(max(max(max(max(max(B*Hq*d*4, B*Hkv*(S/c)*4), B*Hkv*k*4), B*Hq*d*2), B*hidden*2), B*ffn*2), 256) + alignup(max(max(B*Hkv*d*4, B*Hkv*k*4), B*ffn*4), 256) + alignup(max(B*Hkv*d*4, B*Hkv*4), 256)"),
+                    new("scratch.landmark_softmax_stats", new string[] { "B*Hkv*ceildiv(S/c,256)*G*2*4" }, global::ShadowKV.Compiler.Plans.DataType.I32, global::ShadowKV.Compiler.Plans.BufferLifetime.Pass, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256) + alignup(max(max(max(max(max(B*Hq*d*4, B*Hkv*(S/c)*4), B*Hkv*k*4), B*Hq*d*2), B*hidden*2), B*ffn*2), 256) + alignup(max(max(B*Hkv*d*4, B*Hkv*k*4), B*ffn*4), 256) + alignup(max(B*Hkv*d*4, B*Hkv*4), 256) + alignup(B*Hkv*G*(S/c)*4, 256)"),
+                    new("scratch.sparse_attention_partials", new string[] { "B*Hq*ceildiv((nloc+1)*c+o*c+k*c+max_new,128)*(d+2)*4" }, global::ShadowKV.Compiler.Plans.DataType.I32, global::ShadowKV.Compiler.Plans.BufferLifetime.Pass, "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256) + alignup(max(max(max(max(max(B*Hq*d*4, B*Hkv*(S/c)*4), B*Hkv*k*4), B*Hq*d*2), B*hidden*2), B*ffn*2), 256) + alignup(max(max(B*Hkv*d*4, B*Hkv*k*4), B*ffn*4), 256) + alignup(max(B*Hkv*d*4, B*Hkv*4), 256) + alignup(B*Hkv*G*(S/c)*4, 256) + alignup(B*Hkv*ceildiv(S/c,256)*G*2*4, 256)"),
                 },
                 new global::ShadowKV.Compiler.Plans.PlanStep[]
                 {
@@ -5629,8 +5674,8 @@ outputs: %logits
                     new("logits", "linear", global::ShadowKV.Compiler.Plans.StepScope.Epilogue, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "h.final", "w.lm_head", "", "" }, new string[] { "logits" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("B", "vocab", "hidden", "h.final", "w.lm_head", "logits", null, null), "Llama.cs:[WeightMap]"),
                 },
                 new string[] { "compute", "fetch" },
-                "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256) + alignup(max(max(max(max(max(B*Hq*d*4, B*Hkv*(S/c)*4), B*Hkv*k*4), B*Hq*d*2), B*hidden*2), B*ffn*2), 256) + alignup(max(max(B*Hkv*d*4, B*Hkv*k*4), B*ffn*4), 256) + alignup(max(B*Hkv*d*4, B*Hkv*4), 256) + alignup(B*Hkv*max_new*d*2, 256) + alignup(B*Hkv*max_new*d*2, 256) + alignup(B*Hkv*G*(S/c)*4, 256) + alignup(B*Hkv*ceildiv(S/c,256)*G*2*4, 256) + alignup(B*Hq*ceildiv((nloc+1)*c+o*c+k*c+max_new,128)*(d+2)*4, 256)",
-                "alignup(B*Hkv*(S/c)*d*2, 256) + alignup(B*Hkv*(S/c)*4, 256) + alignup(B*Hkv*4, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*4, 256) + alignup(B*S*r*2, 256) + alignup(B*r*Hkv*d*4, 256) + alignup(B*Hkv*k*4, 256) + alignup(B*Hkv*c*k*d*2, 256) + alignup(B*Hkv*c*k*d*2, 256)",
+                "alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup(B*4, 256) + alignup((d/2)*4, 256) + alignup(B*hidden*4, 256) + alignup(B*hidden*2, 256) + alignup(B*vocab*4, 256) + alignup(max(max(max(B*hidden*2, B*Hq*d*2), B*hidden*4), B*ffn*4), 256) + alignup(max(max(max(max(max(B*Hq*d*4, B*Hkv*(S/c)*4), B*Hkv*k*4), B*Hq*d*2), B*hidden*2), B*ffn*2), 256) + alignup(max(max(B*Hkv*d*4, B*Hkv*k*4), B*ffn*4), 256) + alignup(max(B*Hkv*d*4, B*Hkv*4), 256) + alignup(B*Hkv*G*(S/c)*4, 256) + alignup(B*Hkv*ceildiv(S/c,256)*G*2*4, 256) + alignup(B*Hq*ceildiv((nloc+1)*c+o*c+k*c+max_new,128)*(d+2)*4, 256)",
+                "alignup(B*Hkv*(S/c)*d*2, 256) + alignup(B*Hkv*(S/c)*4, 256) + alignup(B*Hkv*4, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*c*o*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*Hkv*((nloc+1)*c)*d*2, 256) + alignup(B*4, 256) + alignup(B*S*r*2, 256) + alignup(B*r*Hkv*d*4, 256) + alignup(B*Hkv*k*4, 256) + alignup(B*Hkv*max_new*d*2, 256) + alignup(B*Hkv*max_new*d*2, 256) + alignup(B*Hkv*c*k*d*2, 256) + alignup(B*Hkv*c*k*d*2, 256)",
                 "alignup(B*Hkv*(S/c)*c*d*2, 256)"),
         },
         new global::ShadowKV.Compiler.Plans.CudaSource[]
@@ -5642,6 +5687,182 @@ outputs: %logits
         },
         new global::ShadowKV.Compiler.Plans.GraphDump[]
         {
+            new("model", "build", """
+graph Llama.model
+prologue:
+  %tokens = input : [T] i32
+  %positions = input : [T] i32
+  %token_seq = input : [T] i32
+  %last_row = input : [B] i32
+  %context_len = input : [B] i32
+  %prompt_len = input : [B] i32
+  %inv_freq = input : [d/2] f32
+  %w.embed_tokens = weight {checkpoint="model.embed_tokens.weight"} : [vocab, hidden] bf16
+  %x = embedding(%tokens, %w.embed_tokens)
+layer (%x -> %out):
+  %w.down_proj = weight {checkpoint="model.layers.{layer}.mlp.down_proj.weight"} : [hidden, ffn] bf16  // LlamaLayer.cs:33
+  %w.gate_proj = weight {checkpoint="model.layers.{layer}.mlp.gate_proj.weight"} : [ffn, hidden] bf16  // LlamaLayer.cs:27
+  %w.input_layernorm = weight {checkpoint="model.layers.{layer}.input_layernorm.weight"} : [hidden] bf16  // LlamaLayer.cs:9
+  %w.k_proj = weight {checkpoint="model.layers.{layer}.self_attn.k_proj.weight"} : [Hkv*d, hidden] bf16  // LlamaLayer.cs:15
+  %w.o_proj = weight {checkpoint="model.layers.{layer}.self_attn.o_proj.weight"} : [hidden, Hq*d] bf16  // LlamaLayer.cs:21
+  %w.post_attention_layernorm = weight {checkpoint="model.layers.{layer}.post_attention_layernorm.weight"} : [hidden] bf16  // LlamaLayer.cs:24
+  %w.q_proj = weight {checkpoint="model.layers.{layer}.self_attn.q_proj.weight"} : [Hq*d, hidden] bf16  // LlamaLayer.cs:12
+  %w.up_proj = weight {checkpoint="model.layers.{layer}.mlp.up_proj.weight"} : [ffn, hidden] bf16  // LlamaLayer.cs:30
+  %w.v_proj = weight {checkpoint="model.layers.{layer}.self_attn.v_proj.weight"} : [Hkv*d, hidden] bf16  // LlamaLayer.cs:18
+  %h = rms_norm(%x, %w.input_layernorm) {eps=rms_eps}  // Llama.cs:14
+  %q = linear(%h, %w.q_proj, _, _)  // Llama.cs:15
+  %k = linear(%h, %w.k_proj, _, _)  // Llama.cs:16
+  %v = linear(%h, %w.v_proj, _, _)  // Llama.cs:17
+  %a = attention(%q, %k, %v)  // Llama.cs:18
+  %o_proj = linear(%a, %w.o_proj, _, _)  // Llama.cs:19
+  %x.1 = add(%x, %o_proj)  // Llama.cs:19
+  %m = rms_norm(%x.1, %w.post_attention_layernorm) {eps=rms_eps}  // Llama.cs:20
+  %gate_proj = linear(%m, %w.gate_proj, _, _)  // Llama.cs:21
+  %silu = silu(%gate_proj)  // Llama.cs:21
+  %up_proj = linear(%m, %w.up_proj, _, _)  // Llama.cs:21
+  %mul = mul(%silu, %up_proj)  // Llama.cs:21
+  %down_proj = linear(%mul, %w.down_proj, _, _)  // Llama.cs:21
+  %out = add(%x.1, %down_proj)  // Llama.cs:21
+epilogue:
+  %w.norm = weight {checkpoint="model.norm.weight"} : [hidden] bf16
+  %w.lm_head = weight {checkpoint="lm_head.weight"} : [vocab, hidden] bf16
+  %x.last = gather_rows(%out, %last_row)
+  %h.final = rms_norm(%x.last, %w.norm) {eps=rms_eps}
+  %logits = linear(%h.final, %w.lm_head, _, _)
+outputs: %logits
+"""),
+            new("model", "infer-shapes", """
+graph Llama.model
+prologue:
+  %tokens = input : [T] i32
+  %positions = input : [T] i32
+  %token_seq = input : [T] i32
+  %last_row = input : [B] i32
+  %context_len = input : [B] i32
+  %prompt_len = input : [B] i32
+  %inv_freq = input : [d/2] f32
+  %w.embed_tokens = weight {checkpoint="model.embed_tokens.weight"} : [vocab, hidden] bf16
+  %x = embedding(%tokens, %w.embed_tokens) : [T, hidden] f32
+layer (%x -> %out):
+  %w.down_proj = weight {checkpoint="model.layers.{layer}.mlp.down_proj.weight"} : [hidden, ffn] bf16  // LlamaLayer.cs:33
+  %w.gate_proj = weight {checkpoint="model.layers.{layer}.mlp.gate_proj.weight"} : [ffn, hidden] bf16  // LlamaLayer.cs:27
+  %w.input_layernorm = weight {checkpoint="model.layers.{layer}.input_layernorm.weight"} : [hidden] bf16  // LlamaLayer.cs:9
+  %w.k_proj = weight {checkpoint="model.layers.{layer}.self_attn.k_proj.weight"} : [Hkv*d, hidden] bf16  // LlamaLayer.cs:15
+  %w.o_proj = weight {checkpoint="model.layers.{layer}.self_attn.o_proj.weight"} : [hidden, Hq*d] bf16  // LlamaLayer.cs:21
+  %w.post_attention_layernorm = weight {checkpoint="model.layers.{layer}.post_attention_layernorm.weight"} : [hidden] bf16  // LlamaLayer.cs:24
+  %w.q_proj = weight {checkpoint="model.layers.{layer}.self_attn.q_proj.weight"} : [Hq*d, hidden] bf16  // LlamaLayer.cs:12
+  %w.up_proj = weight {checkpoint="model.layers.{layer}.mlp.up_proj.weight"} : [ffn, hidden] bf16  // LlamaLayer.cs:30
+  %w.v_proj = weight {checkpoint="model.layers.{layer}.self_attn.v_proj.weight"} : [Hkv*d, hidden] bf16  // LlamaLayer.cs:18
+  %h = rms_norm(%x, %w.input_layernorm) {eps=rms_eps} : [T, hidden] bf16  // Llama.cs:14
+  %q = linear(%h, %w.q_proj, _, _) : [T, Hq*d] f32  // Llama.cs:15
+  %k = linear(%h, %w.k_proj, _, _) : [T, Hkv*d] f32  // Llama.cs:16
+  %v = linear(%h, %w.v_proj, _, _) : [T, Hkv*d] f32  // Llama.cs:17
+  %a = attention(%q, %k, %v) : [T, Hq*d] bf16  // Llama.cs:18
+  %o_proj = linear(%a, %w.o_proj, _, _) : [T, hidden] f32  // Llama.cs:19
+  %x.1 = add(%x, %o_proj) : [T, hidden] f32  // Llama.cs:19
+  %m = rms_norm(%x.1, %w.post_attention_layernorm) {eps=rms_eps} : [T, hidden] bf16  // Llama.cs:20
+  %gate_proj = linear(%m, %w.gate_proj, _, _) : [T, ffn] f32  // Llama.cs:21
+  %silu = silu(%gate_proj) : [T, ffn] f32  // Llama.cs:21
+  %up_proj = linear(%m, %w.up_proj, _, _) : [T, ffn] f32  // Llama.cs:21
+  %mul = mul(%silu, %up_proj) : [T, ffn] f32  // Llama.cs:21
+  %down_proj = linear(%mul, %w.down_proj, _, _) : [T, hidden] f32  // Llama.cs:21
+  %out = add(%x.1, %down_proj) : [T, hidden] f32  // Llama.cs:21
+epilogue:
+  %w.norm = weight {checkpoint="model.norm.weight"} : [hidden] bf16
+  %w.lm_head = weight {checkpoint="lm_head.weight"} : [vocab, hidden] bf16
+  %x.last = gather_rows(%out, %last_row) : [B, hidden] f32
+  %h.final = rms_norm(%x.last, %w.norm) {eps=rms_eps} : [B, hidden] bf16
+  %logits = linear(%h.final, %w.lm_head, _, _) : [B, vocab] f32
+outputs: %logits
+"""),
+            new("model", "canonicalize", """
+graph Llama.model
+prologue:
+  %tokens = input : [T] i32
+  %positions = input : [T] i32
+  %token_seq = input : [T] i32
+  %last_row = input : [B] i32
+  %context_len = input : [B] i32
+  %prompt_len = input : [B] i32
+  %inv_freq = input : [d/2] f32
+  %w.embed_tokens = weight {checkpoint="model.embed_tokens.weight"} : [vocab, hidden] bf16
+  %x = embedding(%tokens, %w.embed_tokens) : [T, hidden] f32
+layer (%x -> %out):
+  %w.down_proj = weight {checkpoint="model.layers.{layer}.mlp.down_proj.weight"} : [hidden, ffn] bf16  // LlamaLayer.cs:33
+  %w.gate_proj = weight {checkpoint="model.layers.{layer}.mlp.gate_proj.weight"} : [ffn, hidden] bf16  // LlamaLayer.cs:27
+  %w.input_layernorm = weight {checkpoint="model.layers.{layer}.input_layernorm.weight"} : [hidden] bf16  // LlamaLayer.cs:9
+  %w.k_proj = weight {checkpoint="model.layers.{layer}.self_attn.k_proj.weight"} : [Hkv*d, hidden] bf16  // LlamaLayer.cs:15
+  %w.o_proj = weight {checkpoint="model.layers.{layer}.self_attn.o_proj.weight"} : [hidden, Hq*d] bf16  // LlamaLayer.cs:21
+  %w.post_attention_layernorm = weight {checkpoint="model.layers.{layer}.post_attention_layernorm.weight"} : [hidden] bf16  // LlamaLayer.cs:24
+  %w.q_proj = weight {checkpoint="model.layers.{layer}.self_attn.q_proj.weight"} : [Hq*d, hidden] bf16  // LlamaLayer.cs:12
+  %w.up_proj = weight {checkpoint="model.layers.{layer}.mlp.up_proj.weight"} : [ffn, hidden] bf16  // LlamaLayer.cs:30
+  %w.v_proj = weight {checkpoint="model.layers.{layer}.self_attn.v_proj.weight"} : [Hkv*d, hidden] bf16  // LlamaLayer.cs:18
+  %h = rms_norm(%x, %w.input_layernorm) {eps=rms_eps} : [T, hidden] bf16  // Llama.cs:14
+  %q = linear(%h, %w.q_proj, _, _) : [T, Hq*d] f32  // Llama.cs:15
+  %k = linear(%h, %w.k_proj, _, _) : [T, Hkv*d] f32  // Llama.cs:16
+  %v = linear(%h, %w.v_proj, _, _) : [T, Hkv*d] f32  // Llama.cs:17
+  %a = attention(%q, %k, %v) : [T, Hq*d] bf16  // Llama.cs:18
+  %o_proj = linear(%a, %w.o_proj, _, _) : [T, hidden] f32  // Llama.cs:19
+  %x.1 = add(%x, %o_proj) : [T, hidden] f32  // Llama.cs:19
+  %m = rms_norm(%x.1, %w.post_attention_layernorm) {eps=rms_eps} : [T, hidden] bf16  // Llama.cs:20
+  %gate_proj = linear(%m, %w.gate_proj, _, _) : [T, ffn] f32  // Llama.cs:21
+  %silu = silu(%gate_proj) : [T, ffn] f32  // Llama.cs:21
+  %up_proj = linear(%m, %w.up_proj, _, _) : [T, ffn] f32  // Llama.cs:21
+  %mul = mul(%silu, %up_proj) : [T, ffn] f32  // Llama.cs:21
+  %down_proj = linear(%mul, %w.down_proj, _, _) : [T, hidden] f32  // Llama.cs:21
+  %out = add(%x.1, %down_proj) : [T, hidden] f32  // Llama.cs:21
+epilogue:
+  %w.norm = weight {checkpoint="model.norm.weight"} : [hidden] bf16
+  %w.lm_head = weight {checkpoint="lm_head.weight"} : [vocab, hidden] bf16
+  %x.last = gather_rows(%out, %last_row) : [B, hidden] f32
+  %h.final = rms_norm(%x.last, %w.norm) {eps=rms_eps} : [B, hidden] bf16
+  %logits = linear(%h.final, %w.lm_head, _, _) : [B, vocab] f32
+outputs: %logits
+"""),
+            new("model", "eliminate-dead-nodes", """
+graph Llama.model
+prologue:
+  %tokens = input : [T] i32
+  %positions = input : [T] i32
+  %token_seq = input : [T] i32
+  %last_row = input : [B] i32
+  %context_len = input : [B] i32
+  %prompt_len = input : [B] i32
+  %inv_freq = input : [d/2] f32
+  %w.embed_tokens = weight {checkpoint="model.embed_tokens.weight"} : [vocab, hidden] bf16
+  %x = embedding(%tokens, %w.embed_tokens) : [T, hidden] f32
+layer (%x -> %out):
+  %w.down_proj = weight {checkpoint="model.layers.{layer}.mlp.down_proj.weight"} : [hidden, ffn] bf16  // LlamaLayer.cs:33
+  %w.gate_proj = weight {checkpoint="model.layers.{layer}.mlp.gate_proj.weight"} : [ffn, hidden] bf16  // LlamaLayer.cs:27
+  %w.input_layernorm = weight {checkpoint="model.layers.{layer}.input_layernorm.weight"} : [hidden] bf16  // LlamaLayer.cs:9
+  %w.k_proj = weight {checkpoint="model.layers.{layer}.self_attn.k_proj.weight"} : [Hkv*d, hidden] bf16  // LlamaLayer.cs:15
+  %w.o_proj = weight {checkpoint="model.layers.{layer}.self_attn.o_proj.weight"} : [hidden, Hq*d] bf16  // LlamaLayer.cs:21
+  %w.post_attention_layernorm = weight {checkpoint="model.layers.{layer}.post_attention_layernorm.weight"} : [hidden] bf16  // LlamaLayer.cs:24
+  %w.q_proj = weight {checkpoint="model.layers.{layer}.self_attn.q_proj.weight"} : [Hq*d, hidden] bf16  // LlamaLayer.cs:12
+  %w.up_proj = weight {checkpoint="model.layers.{layer}.mlp.up_proj.weight"} : [ffn, hidden] bf16  // LlamaLayer.cs:30
+  %w.v_proj = weight {checkpoint="model.layers.{layer}.self_attn.v_proj.weight"} : [Hkv*d, hidden] bf16  // LlamaLayer.cs:18
+  %h = rms_norm(%x, %w.input_layernorm) {eps=rms_eps} : [T, hidden] bf16  // Llama.cs:14
+  %q = linear(%h, %w.q_proj, _, _) : [T, Hq*d] f32  // Llama.cs:15
+  %k = linear(%h, %w.k_proj, _, _) : [T, Hkv*d] f32  // Llama.cs:16
+  %v = linear(%h, %w.v_proj, _, _) : [T, Hkv*d] f32  // Llama.cs:17
+  %a = attention(%q, %k, %v) : [T, Hq*d] bf16  // Llama.cs:18
+  %o_proj = linear(%a, %w.o_proj, _, _) : [T, hidden] f32  // Llama.cs:19
+  %x.1 = add(%x, %o_proj) : [T, hidden] f32  // Llama.cs:19
+  %m = rms_norm(%x.1, %w.post_attention_layernorm) {eps=rms_eps} : [T, hidden] bf16  // Llama.cs:20
+  %gate_proj = linear(%m, %w.gate_proj, _, _) : [T, ffn] f32  // Llama.cs:21
+  %silu = silu(%gate_proj) : [T, ffn] f32  // Llama.cs:21
+  %up_proj = linear(%m, %w.up_proj, _, _) : [T, ffn] f32  // Llama.cs:21
+  %mul = mul(%silu, %up_proj) : [T, ffn] f32  // Llama.cs:21
+  %down_proj = linear(%mul, %w.down_proj, _, _) : [T, hidden] f32  // Llama.cs:21
+  %out = add(%x.1, %down_proj) : [T, hidden] f32  // Llama.cs:21
+epilogue:
+  %w.norm = weight {checkpoint="model.norm.weight"} : [hidden] bf16
+  %w.lm_head = weight {checkpoint="lm_head.weight"} : [vocab, hidden] bf16
+  %x.last = gather_rows(%out, %last_row) : [B, hidden] f32
+  %h.final = rms_norm(%x.last, %w.norm) {eps=rms_eps} : [B, hidden] bf16
+  %logits = linear(%h.final, %w.lm_head, _, _) : [B, vocab] f32
+outputs: %logits
+"""),
             new("prefill.full", "split-prefill-decode", """
 graph Llama.prefill.full
 prologue:
