@@ -26,6 +26,9 @@ public sealed record CompilationResult(CompiledModel? Model, IReadOnlyList<Phase
 /// </summary>
 public static class Pipeline
 {
+    /// <summary>Name of the CudaSource holding the engine's sampling kernels (not a phase).</summary>
+    public const string SamplingSource = "sampling";
+
     /// <summary>Runs on the model graph before it is split into phases.</summary>
     public static IReadOnlyList<IPass> FrontEnd { get; } =
     [
@@ -95,7 +98,9 @@ public static class Pipeline
             spec.ShadowKV is { } s ? new ShadowKVSettings(s.Rank, s.ChunkSize, s.BudgetTokens, s.OutlierChunks, s.LocalChunks, s.Values) : null,
             Weights(model),
             phases.Select(p => p.Plan).ToArray(),
-            phases.Select(p => new CudaSource(p.Plan.Name, p.Cuda)).ToArray(),
+            phases.Select(p => new CudaSource(p.Plan.Name, p.Cuda))
+                .Append(new CudaSource(SamplingSource, CudaEmitter.EmitSampling(spec.ClassName, catalog.Where(t => t.Op is KernelCatalog.ArgmaxOp or KernelCatalog.SampleTopPOp).ToArray())))
+                .ToArray(),
             snapshots.Select(snap => new GraphDump("model", snap.Pass, IrPrinter.Print(snap.Graph)))
                 .Concat(phases.SelectMany(p => p.Snapshots.Select(snap => new GraphDump(p.Plan.Name, snap.Pass, IrPrinter.Print(snap.Graph))))).ToArray());
         return new CompilationResult(compiled, phases, context.Diagnostics);

@@ -63,6 +63,23 @@ public sealed class NvrtcCompileTests
         Assert.Equal(names.Count, output.LoweredNames.Count);
     }
 
+    [Theory]
+    [InlineData("sm_80")]
+    [InlineData("sm_90")]
+    public void SamplingKernelsCompile(string arch)
+    {
+        RequireNvrtc();
+        foreach (CompiledModel model in global::ShadowKV.Models.CompiledModels.All)
+        {
+            CudaSource sampling = model.Sources.Single(s => s.Name == "sampling");
+            string[] names = [$"{model.Name.ToLowerInvariant()}_sample_argmax", $"{model.Name.ToLowerInvariant()}_sample_sample_top_p"];
+
+            NvrtcOutput output = NvrtcCompiler.Compile($"{model.Name}.sampling.cu", sampling.Text, [$"--gpu-architecture={arch}", "-std=c++17"], names);
+
+            Assert.Equal(2, output.LoweredNames.Count);
+        }
+    }
+
     // CI installs NVRTC (.ci/run), so there a missing library is a failure; elsewhere the test skips and says why.
     private static void RequireNvrtc()
     {

@@ -25,7 +25,7 @@ public sealed class GeneratorSnapshotTests
     {
         CompiledModel model = GeneratedAssembly.CompileAndLoad(GeneratorHarness.ModelFiles(family)).Single();
 
-        Assert.Equal(["prefill.full", "decode.full", "prefill.shadowkv", "decode.shadowkv"], model.Sources.Select(s => s.Name));
+        Assert.Equal(["prefill.full", "decode.full", "prefill.shadowkv", "decode.shadowkv", "sampling"], model.Sources.Select(s => s.Name));
         foreach (CudaSource source in model.Sources)
         {
             Snapshot.Verify($"{family}.{source.Name}", source.Text, "cu");
