@@ -79,9 +79,12 @@ public sealed partial class InferenceEngine : IDisposable
     /// The built-in model: preset <paramref name="preset"/>'s shape with deterministic random weights from
     /// <paramref name="seed"/> and a byte tokenizer. Its output is noise; it exists so the engine runs anywhere.
     /// </summary>
-    public static InferenceEngine CreateRandom(EngineOptions options, IReadOnlyList<CompiledModel> models, string preset = "tiny-llama3", ulong seed = 0)
+    public static InferenceEngine CreateRandom(EngineOptions options, IReadOnlyList<CompiledModel> models, string preset = "tiny-llama3", ulong seed = 0) =>
+        CreateRandom(options, models, ModelConfig.Preset(preset), preset, seed);
+
+    /// <summary>As the preset overload, for any Llama-family <paramref name="config"/> (tests shrink the preset).</summary>
+    public static InferenceEngine CreateRandom(EngineOptions options, IReadOnlyList<CompiledModel> models, ModelConfig config, string preset, ulong seed)
     {
-        ModelConfig config = ModelConfig.Preset(preset);
         CompiledModel model = Pick(models, config);
         Dictionary<string, float[]> tensors = RandomLlamaWeights.Create(config, seed);
         IModelBackend backend = BackendFactory.Create(options.Device, new BackendInputs(model, config, options, null, tensors));
