@@ -29,6 +29,12 @@ public sealed record EngineOptions
 
     public int MaxNewTokens { get; init; } = 256;
 
+    /// <summary>
+    /// Full attention only: prefill prompts in steps of at most this many tokens per sequence (later chunks attend to
+    /// the cached earlier ones); null prefills each prompt in one step. ShadowKV prefill is always one step.
+    /// </summary>
+    public int? PrefillChunkTokens { get; init; }
+
     /// <summary>Sparse budget in tokens (rounded down to whole chunks); null: the model's default.</summary>
     public int? BudgetTokens { get; init; }
 

@@ -48,7 +48,7 @@ public sealed class PlanSymbols
         }
 
         long rank = Math.Min(shadow.Rank, hkv * d);
-        if (rank < shadow.Rank)
+        if (rank < shadow.Rank && options.Variant == AttentionVariant.ShadowKV)
         {
             notes.Add($"ShadowKV rank {shadow.Rank} exceeds Hkv·d = {hkv * d}; using rank {rank} (exact keys).");
         }

@@ -1,0 +1,81 @@
+using ShadowKV.Compiler.Plans;
+using ShadowKV.Runtime.Engine.Checkpoints;
+
+namespace ShadowKV.Runtime.Cpu;
+
+/// <summary>
+/// The plan's weights as float32 arrays, looked up by graph name ("w.q_proj") and layer. Converted once at load:
+/// the CPU computes in float32 throughout, whatever the checkpoint's dtype.
+/// </summary>
+public sealed class CpuWeights
+{
+    private readonly Dictionary<(string Name, int Layer), float[]> _byKey = new();
+
+    private CpuWeights()
+    {
+    }
+
+    /// <summary>Bytes the weights take as bf16 (what a GPU holds), for memory reports.</summary>
+    public long BFloat16Bytes { get; private set; }
+
+    /// <summary>Converts every bound checkpoint tensor to float32.</summary>
+    public static CpuWeights FromCheckpoint(BoundWeights bound)
+    {
+        var weights = new CpuWeights();
+        foreach (BoundWeight weight in bound.All)
+        {
+            weights.Add(weight.Binding.Name, weight.Layer, weight.Tensor.ToFloat32());
+        }
+
+        return weights;
+    }
+
+    /// <summary>
+    /// Binds in-memory tensors named as in a checkpoint (e.g. <see cref="RandomLlamaWeights"/>) to the plan's weights;
+    /// a missing tensor or one whose size disagrees with the plan's shape is an error naming it.
+    /// </summary>
+    public static CpuWeights FromTensors(IReadOnlyList<WeightBinding> bindings, ModelConfig config, IReadOnlyDictionary<string, float[]> tensors)
+    {
+        var weights = new CpuWeights();
+        IReadOnlyDictionary<string, long> symbols = config.Symbols;
+        foreach (WeightBinding binding in bindings)
+        {
+            long expected = 1;
+            foreach (string dim in binding.Shape)
+            {
+                expected *= SymbolicExpression.Evaluate(dim, symbols);
+            }
+
+            int layers = binding.PerLayer ? (int)config.NumHiddenLayers : 1;
+            for (int layer = 0; layer < layers; layer++)
+            {
+                string name = binding.Checkpoint.Replace("{layer}", layer.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+                if (!tensors.TryGetValue(name, out float[]? values))
+                {
+                    throw new CheckpointException("(in-memory weights)", name, "missing.");
+                }
+
+                if (values.LongLength != expected)
+                {
+                    throw new CheckpointException("(in-memory weights)", name, $"has {values.LongLength} elements; [{string.Join(", ", binding.Shape)}] needs {expected}.");
+                }
+
+                weights.Add(binding.Name, binding.PerLayer ? layer : null, values);
+            }
+        }
+
+        return weights;
+    }
+
+    /// <summary>The float32 values of weight <paramref name="name"/> for <paramref name="layer"/> (ignored for model-wide weights).</summary>
+    public float[] Get(string name, int layer) =>
+        _byKey.TryGetValue((name, layer), out float[]? perLayer) ? perLayer
+        : _byKey.TryGetValue((name, -1), out float[]? global) ? global
+        : throw new KeyNotFoundException($"The plan reads weight '{name}' (layer {layer}), which was not bound.");
+
+    private void Add(string name, int? layer, float[] values)
+    {
+        _byKey[(name, layer ?? -1)] = values;
+        BFloat16Bytes += values.LongLength * 2;
+    }
+}
