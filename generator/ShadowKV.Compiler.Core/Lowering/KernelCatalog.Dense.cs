@@ -37,7 +37,7 @@ public static partial class KernelCatalog
             new("int hidden", "sym:hidden"),
             new("float eps", "attr:eps"),
         },
-        256, new[] { "T", "1", "1" }, "0");
+        256, new[] { "rows", "1", "1" }, "0");
 
     public static readonly KernelTemplate AddRmsNorm = new(
         OpContracts.AddRmsNorm, "add_rms_norm.cuh", "add_rms_norm", Array.Empty<string>(),
@@ -51,7 +51,7 @@ public static partial class KernelCatalog
             new("int hidden", "sym:hidden"),
             new("float eps", "attr:eps"),
         },
-        256, new[] { "T", "1", "1" }, "0");
+        256, new[] { "rows", "1", "1" }, "0");
 
     public static readonly KernelTemplate GatherRows = new(
         OpContracts.GatherRows, "gather_rows.cuh", "gather_rows", Array.Empty<string>(),
@@ -60,7 +60,7 @@ public static partial class KernelCatalog
             new("const float* __restrict__ x", "in:x"),
             new("const int* __restrict__ rows", "in:rows"),
             new("float* __restrict__ y", "out:y"),
-            new("int width", "sym:hidden"),
+            new("int width", "sym:row_words"),
             new("int T", "sym:T"),
         },
         256, new[] { "B", "1", "1" }, "0");
@@ -72,9 +72,9 @@ public static partial class KernelCatalog
             new("const float* __restrict__ gate", "in:gate"),
             new("const float* __restrict__ up", "in:up"),
             new("bf16* __restrict__ y", "out:y"),
-            new("int n", "sym:T * ffn"),
+            new("int n", "sym:rows * ffn"),
         },
-        256, new[] { "ceildiv(T * ffn, 1024)", "1", "1" }, "0");
+        256, new[] { "ceildiv(rows * ffn, 1024)", "1", "1" }, "0");
 
     public static readonly KernelTemplate RopeKvAppend = new(
         OpContracts.RopeKvAppend, "rope_kv_append.cuh", "rope_kv_append", new[] { "d" },

@@ -19,6 +19,9 @@ namespace ShadowKV.Compiler.Lowering;
 /// device buffer private to the op's kernels (e.g. split-K partials), sized in bytes by
 /// <see cref="ScratchBuffers"/>[NAME]; the memory plan gives it a transient arena slot live from the op's first kernel to
 /// its last. Scratch is never an op role, so the CPU backend and the contracts do not see it.</item>
+/// <item>Step-local symbols, bound by the lowering from the step's IR types (so one template serves every use):
+/// <c>rows</c> = rows of the step's first output (T in a layer, B after the last-row gather), <c>row_words</c> = one
+/// row of the first input in 32-bit words (a bf16 row of width W is W/2 words: the gather copies bits, not values).</item>
 /// <item>Engine kernels that are not plan ops (sampling) use the roles named in their file's comment block
 /// (<c>logits</c>, <c>temperature</c>, <c>top_k</c>, <c>top_p</c>, <c>uniform</c>, <c>tokens</c>).</item>
 /// </list>

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using System.Text.RegularExpressions;
 using ShadowKV.Compiler.Ir;
 using ShadowKV.Compiler.Passes;
 using ShadowKV.Compiler.Plans;
@@ -35,7 +36,7 @@ public static class PlanLowering
 
                 foreach (KernelTemplate template in catalog.Where(t => t.Op == node.Op))
                 {
-                    kinds.Add((StepKind.Kernel, Launch(template, graph.Model, phase), null));
+                    kinds.Add((StepKind.Kernel, Launch(template, graph.Model, phase, StepLocalSymbols(node, types)), null));
                     foreach (KernelParameter parameter in template.Parameters.Where(p => p.Binding.StartsWith("scratch:")))
                     {
                         usedScratch.Add(parameter.Binding.Substring("scratch:".Length));
@@ -85,9 +86,25 @@ public static class PlanLowering
     public static string KernelName(string model, string phase, KernelTemplate template) =>
         $"{model.ToLowerInvariant()}_{phase}_{template.Suffix}";
 
-    private static KernelLaunch Launch(KernelTemplate template, string model, string phase) =>
-        new(KernelName(model, phase, template), template.TemplateParameters.ToArray(),
-            template.Parameters.Select(p => p.Binding).ToArray(), template.Grid.ToArray(), new[] { template.BlockSize, 1, 1 }, template.SharedBytes);
+    private static readonly Regex Symbol = new(@"\b(rows|row_words)\b", RegexOptions.CultureInvariant);
+
+    private static KernelLaunch Launch(KernelTemplate template, string model, string phase, IReadOnlyDictionary<string, string> local)
+    {
+        string Bind(string expression) => Symbol.Replace(expression, m => "(" + local[m.Value] + ")");
+        return new KernelLaunch(KernelName(model, phase, template), template.TemplateParameters.Select(Bind).ToArray(),
+            template.Parameters.Select(p => Bind(p.Binding)).ToArray(), template.Grid.Select(Bind).ToArray(),
+            new[] { template.BlockSize, 1, 1 }, Bind(template.SharedBytes));
+    }
+
+    // The catalog's step-local symbols (KernelCatalog remarks): rows of the first output, words of the first input's row.
+    private static IReadOnlyDictionary<string, string> StepLocalSymbols(Node node, IReadOnlyDictionary<string, TensorType?> types)
+    {
+        TensorType output = node.Results[0].Type!;
+        TensorType? input = node.Inputs.Count > 0 && types.TryGetValue(node.Inputs[0], out TensorType? t) ? t : null;
+        string rows = string.Join("*", output.Shape.Take(output.Shape.Count - 1));
+        string words = input is null ? "0" : input.Type == DataType.BF16 ? $"({input.Last})/2" : input.Last;
+        return new Dictionary<string, string> { ["rows"] = rows.Length == 0 ? "1" : rows, ["row_words"] = words };
+    }
 
     // C[M, N] = A[M, K]·W[N, K]ᵀ: M is every dim but the last (the token rows), K the input's width.
     private static GemmDescriptor Gemm(Node node, TensorType input, MemoryPlan memory)

@@ -76,12 +76,12 @@ public static class Pipeline
         {
             var (prefill, decode) = SplitPrefillDecode.Split(model, variant);
             var graphs = new[] { prefill, decode }.Select(g => RunPhase(g, snapshots, context)).ToList();
-            ISet<string> persistent = PersistentCaches(graphs[1].Last().Graph);
+            IReadOnlyList<CacheEntry> caches = CacheLayout(graphs[1].Last().Graph);
             foreach (var phaseSnapshots in graphs)
             {
                 Graph final = phaseSnapshots.Last().Graph;
                 CheckLowered(final, context);
-                MemoryPlan memory = PlanMemory.Run(final, persistent);
+                MemoryPlan memory = PlanMemory.Run(final, caches);
                 PhasePlan plan = PlanLowering.Lower(final, memory, catalog, scratch);
                 phases.Add(new PhaseCompilation(phaseSnapshots, memory, plan, CudaEmitter.Emit(final, plan, catalog)));
             }
@@ -119,9 +119,26 @@ public static class Pipeline
 
     // Decode is the steady state: every cache it touches persists across steps (what prefill wrote, the generated
     // region, the working slots). A cache only prefill uses (ShadowKV's exact prompt KV) is scratch for that phase.
-    private static ISet<string> PersistentCaches(Graph decode) =>
-        new HashSet<string>(decode.Nodes.SelectMany(n => n.Results.Select((r, i) => (n, r, i)))
-            .Where(x => x.n.Op == CacheRoles.CacheOp || CacheRoles.IsCacheOutput(x.n.Op, x.i)).Select(x => x.r.Name));
+    // In-place outputs (slot_chunk_next over slot_chunk) are the same buffer. Ordinal order: one layout per variant.
+    private static IReadOnlyList<CacheEntry> CacheLayout(Graph decode)
+    {
+        var entries = new SortedDictionary<string, CacheEntry>(System.StringComparer.Ordinal);
+        foreach (Node node in decode.Nodes)
+        {
+            for (int i = 0; i < node.Results.Count; i++)
+            {
+                bool isCache = node.Op == CacheRoles.CacheOp || CacheRoles.IsCacheOutput(node.Op, i);
+                if (isCache && CacheRoles.InPlaceInput(node, i) < 0)
+                {
+                    Value value = node.Results[i];
+                    bool host = node.Attribute("memory") == "host" || CacheRoles.IsHostOutput(node.Op, i);
+                    entries[value.Name] = new CacheEntry(value.Name, value.Type!, host);
+                }
+            }
+        }
+
+        return entries.Values.ToArray();
+    }
 
     private static IReadOnlyList<WeightBinding> Weights(Graph model) =>
         model.Nodes.Where(n => n.Op == IrOps.Weight)

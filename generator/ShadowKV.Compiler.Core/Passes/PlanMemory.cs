@@ -5,6 +5,9 @@ using ShadowKV.Compiler.Plans;
 
 namespace ShadowKV.Compiler.Passes;
 
+/// <summary>One persistent per-layer cache buffer of a variant: its name, type and whether it lives in pinned host memory.</summary>
+public sealed record CacheEntry(string Name, TensorType Type, bool Host);
+
 /// <summary>Where every value of a phase lives: value name → buffer, and the buffers with their offsets.</summary>
 public sealed record MemoryPlan(
     IReadOnlyDictionary<string, string> BufferOf,
@@ -24,8 +27,12 @@ public static class PlanMemory
 {
     public const int Alignment = 256;
 
-    public static MemoryPlan Run(Graph graph, ISet<string> persistentCaches)
+    /// <param name="graph">The phase's final graph.</param>
+    /// <param name="cacheLayout">The variant's persistent caches in block order: every phase of the variant places
+    /// them at the same offsets (decode reads what prefill wrote); other cache values are scratch.</param>
+    public static MemoryPlan Run(Graph graph, IReadOnlyList<CacheEntry> cacheLayout)
     {
+        var persistentCaches = new HashSet<string>(cacheLayout.Select(c => c.Name));
         var bufferOf = new Dictionary<string, string>();
         var specs = new Dictionary<string, (TensorType Type, BufferLifetime Lifetime)>();
         var order = new List<string>();
@@ -68,8 +75,9 @@ public static class PlanMemory
         var offsets = new Dictionary<string, string>();
         string arenaPass = Layout(order.Where(b => specs[b].Lifetime == BufferLifetime.Pass), b => specs[b].Type, "0", offsets);
         string arena = LayoutTransients(graph, order.Where(b => specs[b].Lifetime == BufferLifetime.Transient).ToList(), bufferOf, b => specs[b].Type, arenaPass, offsets);
-        string cache = Layout(order.Where(b => specs[b].Lifetime == BufferLifetime.Cache), b => specs[b].Type, "0", offsets);
-        string host = Layout(order.Where(b => specs[b].Lifetime == BufferLifetime.HostCache), b => specs[b].Type, "0", offsets);
+        var layoutTypes = cacheLayout.ToDictionary(c => c.Name, c => c.Type);
+        string cache = Layout(cacheLayout.Where(c => !c.Host).Select(c => c.Name), b => layoutTypes[b], "0", offsets);
+        string host = Layout(cacheLayout.Where(c => c.Host).Select(c => c.Name), b => layoutTypes[b], "0", offsets);
 
         var buffers = order.Select(b => new BufferSpec(b, specs[b].Type.Shape.ToArray(), specs[b].Type.Type, specs[b].Lifetime, offsets[b])).ToArray();
         return new MemoryPlan(bufferOf, buffers, arena, cache, host);

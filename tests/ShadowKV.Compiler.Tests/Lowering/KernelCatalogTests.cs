@@ -18,7 +18,7 @@ public sealed partial class KernelCatalogTests
     private static readonly Dictionary<string, long> SampleSymbols = new(StringComparer.Ordinal)
     {
         ["T"] = 300, ["B"] = 3, ["S"] = 4096, ["hidden"] = 4096, ["ffn"] = 14336, ["vocab"] = 128256,
-        ["Hq"] = 32, ["Hkv"] = 8, ["d"] = 128, ["G"] = 4,
+        ["Hq"] = 32, ["Hkv"] = 8, ["d"] = 128, ["G"] = 4, ["rows"] = 300, ["row_words"] = 4096,
     };
 
     public static TheoryData<string> Suffixes => new(KernelCatalog.All.Select(t => t.Suffix));

@@ -4,7 +4,7 @@ namespace ShadowKV.Runtime.Engine.Tokenization;
 
 /// <summary>
 /// A tokenizer that needs no file, for the built-in random model: id 0 = unknown, 1 = BOS, 2 = EOS, 3 … 258 = the
-/// bytes of UTF-8 text; ids above that (up to the model's vocabulary) stand for printable ASCII letters so every
+/// bytes of UTF-8 text (shown as <0xNN> when not printable ASCII); ids above that (up to the model's vocabulary) stand for printable ASCII letters so every
 /// sampled id shows as something.
 /// </summary>
 public sealed class ByteTokenizer(int vocabSize) : ITextTokenizer
@@ -31,10 +31,15 @@ public sealed class ByteTokenizer(int vocabSize) : ITextTokenizer
 
     public string Decode(IEnumerable<int> ids) => Encoding.UTF8.GetString(ids.SelectMany(id => TokenBytes(id).ToArray()).ToArray());
 
+    // A random model samples arbitrary bytes: control bytes and stray UTF-8 continuation bytes would garble the
+    // terminal, so bytes outside printable ASCII show as <0xNN> (only text the user typed round-trips as UTF-8).
     public ReadOnlySpan<byte> TokenBytes(int id) =>
         id < FirstByte ? ReadOnlySpan<byte>.Empty
-        : id < FirstByte + 256 ? new[] { (byte)(id - FirstByte) }
+        : id < FirstByte + 256 ? Printable((byte)(id - FirstByte))
         : new[] { (byte)('a' + (id - FirstByte - 256) % 26) };
+
+    private static byte[] Printable(byte value) =>
+        value is >= 0x20 and < 0x7f or (byte)'\n' ? [value] : Encoding.ASCII.GetBytes($"<0x{value:X2}>");
 
     public bool IsSpecial(int id) => id < FirstByte;
 

@@ -809,7 +809,8 @@ __global__ void __launch_bounds__(256) qwen2_prefill_silu_mul(
 // --------------------------------------------------------------------------------------------------------------
 // ---- gather_rows -------------------------------------------------------------------------------------------------
 // Op gather_rows: y[b] = x[rows[b]] — each sequence's last token row before the LM head.
-//   x [T, width] f32, rows [B] i32, y [B, width] f32 (width = hidden where the plan uses it).
+//   x [T, width] 32-bit words, rows [B] i32, y [B, width]: f32 rows (width = hidden) or bf16 rows copied as pairs
+//   (width = Hq*d/2 for the warm selection's last query); the plan binds width = row_words.
 // Launch: grid (B), block 256 — one block per output row, a coalesced row copy. A row index outside [0, T) is a bug
 // upstream; that output row is written as zeros.
 // Precision: a copy.
