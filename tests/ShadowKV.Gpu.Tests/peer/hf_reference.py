@@ -25,11 +25,17 @@ def main():
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
-    config = LlamaConfig(
+    shape = dict(
         vocab_size=2048, hidden_size=512, intermediate_size=1536, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=1, head_dim=128, max_position_embeddings=8192,
-        rms_norm_eps=1e-5, rope_theta=500000.0, tie_word_embeddings=False, hidden_act="silu",
+        rms_norm_eps=1e-5, tie_word_embeddings=False, hidden_act="silu",
         initializer_range=0.05, bos_token_id=1, eos_token_id=2)
+    try:  # transformers 5 keeps RoPE settings in rope_parameters; older versions take rope_theta
+        config = LlamaConfig(**shape, rope_parameters={"rope_type": "default", "rope_theta": 500000.0})
+    except TypeError:
+        config = LlamaConfig(**shape, rope_theta=500000.0)
+    if getattr(config, "rope_theta", 500000.0) != 500000.0:
+        config.rope_theta = 500000.0
     model = LlamaForCausalLM(config)
     with torch.no_grad():
         # Wider logits (std ~4) so top-1 margins are well above bf16 noise; norms off 1 so they matter.
