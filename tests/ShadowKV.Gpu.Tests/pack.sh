@@ -2,7 +2,9 @@
 # Packs the tier-2 GPU test suite for the GPU host, which has no .NET (see ../shared/DEVICE.md):
 # publishes tests/ShadowKV.Gpu.Tests self-contained for linux-x64 (trimmed when the trimmed binary still
 # discovers its tests, untrimmed otherwise), adds the small models the tests read, and writes
-# .gpu/gpu-tests.tar.xz (git-ignored). Prints the command that runs the suite on the GPU host.
+# .gpu/gpu-tests.tar.xz (git-ignored). The archive also carries peer/hf_reference.py (the Hugging Face peer check,
+# copied by the project file). Prints the command that runs the suite on the GPU host: live test output ([timing] and
+# [compile] lines: NVRTC cold compile and warm-start cache hits) and a CTRF JSON file with every test's duration.
 #
 # Usage: tests/ShadowKV.Gpu.Tests/pack.sh            (from anywhere; SKV_SHARED_DIR overrides ../shared)
 set -euo pipefail
@@ -57,4 +59,4 @@ XZ_OPT=-9 tar -cJf "$archive" -C "$stage_dir" .
 ls -l "$archive" | awk '{printf "%s: %.1f MB\n", $NF, $5 / 1e6}'
 
 echo "== run on the GPU host:"
-echo "mkdir -p /tmp/r && tar -xJf .gpu/gpu-tests.tar.xz -C /tmp/r && SKV_SHARED_DIR=/tmp/r/shared /tmp/r/ShadowKV.Gpu.Tests"
+echo "mkdir -p /tmp/r && tar -xJf .gpu/gpu-tests.tar.xz -C /tmp/r && SKV_SHARED_DIR=/tmp/r/shared /tmp/r/ShadowKV.Gpu.Tests -noColor -showLiveOutput -reporter verbose -ctrf /tmp/r/results.ctrf.json"

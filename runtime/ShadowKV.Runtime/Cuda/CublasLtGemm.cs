@@ -7,6 +7,16 @@ using System.Threading;
 
 namespace ShadowKV.Runtime.Cuda;
 
+/// <summary>Element type of a GEMM's output D (and of C, which has D's layout). A and B are always bf16.</summary>
+public enum GemmOutputType
+{
+    /// <summary>bf16 output (one rounding after the fp32 accumulation).</summary>
+    BFloat16,
+
+    /// <summary>fp32 output: the plan's linear layers write f32 activations (the residual stream is f32).</summary>
+    Float32,
+}
+
 /// <summary>What cuBLASLt adds after the product.</summary>
 public enum GemmEpilogue
 {
@@ -18,7 +28,8 @@ public enum GemmEpilogue
 
 /// <summary>
 /// One planned bf16 GEMM in row-major terms: D[M,N] = alpha · A[M,K] · B[N,K]ᵀ (+ bias[N]) + beta · C[M,N], with
-/// fp32 accumulation and bf16 inputs and outputs. B is a weight in PyTorch's nn.Linear layout [out, in], so
+/// fp32 accumulation, bf16 inputs and a bf16 or fp32 output (<see cref="GemmOutputType"/>; C has D's type, and so
+/// does the bias). B is a weight in PyTorch's nn.Linear layout [out, in], so
 /// this is exactly <c>F.linear(A, B, bias)</c>. A residual add is beta = 1 with C = the residual (C may equal D).
 /// Descriptors and the algorithm are chosen once, at construction; <see cref="Run"/> only enqueues.
 /// </summary>
@@ -54,13 +65,14 @@ public sealed unsafe class CublasLtGemm : IDisposable
     public CublasLtGemm(
         CublasLtHandle lt, int m, int n, int k, GemmEpilogue epilogue = GemmEpilogue.None,
         long maxWorkspaceBytes = DefaultMaxWorkspaceBytes, int? lda = null, int? ldb = null, int? ldd = null,
-        int pointerAlignment = DeviceArena.Alignment, string name = "gemm")
+        int pointerAlignment = DeviceArena.Alignment, string name = "gemm", GemmOutputType output = GemmOutputType.BFloat16)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(m);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         this.lt = lt;
-        (M, N, K, Epilogue, Name, PointerAlignment) = (m, n, k, epilogue, name, pointerAlignment);
+        (M, N, K, Epilogue, Name, PointerAlignment, Output) = (m, n, k, epilogue, name, pointerAlignment, output);
+        CudaDataType outputType = output == GemmOutputType.Float32 ? CudaDataType.R32F : CudaDataType.R16BF;
         this.lda = lda ?? k;
         this.ldb = ldb ?? k;
         this.ldd = ldd ?? n;
@@ -79,12 +91,12 @@ public sealed unsafe class CublasLtGemm : IDisposable
             if (epilogue == GemmEpilogue.Bias)
             {
                 // The default (-1) already means "type of D"; stated explicitly so the bias type is visible here.
-                SetAttribute(CublasLtMatmulDescAttribute.BiasDataType, (int)CudaDataType.R16BF);
+                SetAttribute(CublasLtMatmulDescAttribute.BiasDataType, (int)outputType);
             }
 
             Check(CublasLt.cublasLtMatrixLayoutCreate(out layoutA, CudaDataType.R16BF, (ulong)k, (ulong)n, this.ldb));
             Check(CublasLt.cublasLtMatrixLayoutCreate(out layoutB, CudaDataType.R16BF, (ulong)k, (ulong)m, this.lda));
-            Check(CublasLt.cublasLtMatrixLayoutCreate(out layoutD, CudaDataType.R16BF, (ulong)n, (ulong)m, this.ldd));
+            Check(CublasLt.cublasLtMatrixLayoutCreate(out layoutD, outputType, (ulong)n, (ulong)m, this.ldd));
             (algo, WorkspaceBytes) = ChooseAlgorithm(maxWorkspaceBytes, pointerAlignment);
         }
         catch
@@ -102,6 +114,10 @@ public sealed unsafe class CublasLtGemm : IDisposable
 
     public GemmEpilogue Epilogue { get; }
 
+    public GemmOutputType Output { get; }
+
+    private int OutputBytes => Output == GemmOutputType.Float32 ? sizeof(float) : Bf16Bytes;
+
     public string Name { get; }
 
     public int PointerAlignment { get; }
@@ -112,9 +128,9 @@ public sealed unsafe class CublasLtGemm : IDisposable
     /// <summary>Enqueues D = alpha·A·Bᵀ (+bias) + beta·C on <paramref name="stream"/>. Capturable in a CUDA graph.</summary>
     /// <param name="a">[M, K] bf16 (row stride lda).</param>
     /// <param name="b">[N, K] bf16 (row stride ldb): the weight.</param>
-    /// <param name="d">[M, N] bf16 (row stride ldd): the output.</param>
-    /// <param name="bias">[N] bf16; required with <see cref="GemmEpilogue.Bias"/>.</param>
-    /// <param name="c">[M, N] bf16 like D; required when beta ≠ 0 (may be D itself for an in-place residual add).</param>
+    /// <param name="d">[M, N] of <see cref="Output"/>'s type (row stride ldd): the output.</param>
+    /// <param name="bias">[N] of D's type; required with <see cref="GemmEpilogue.Bias"/>.</param>
+    /// <param name="c">[M, N] like D; required when beta ≠ 0 (may be D itself for an in-place residual add).</param>
     public void Run(
         CudaStream stream, DeviceBuffer a, DeviceBuffer b, DeviceBuffer d, DeviceBuffer workspace,
         DeviceBuffer bias = default, DeviceBuffer c = default, float alpha = 1f, float beta = 0f)
@@ -122,7 +138,7 @@ public sealed unsafe class CublasLtGemm : IDisposable
         ObjectDisposedException.ThrowIf(matmul == 0, this);
         Require(a, ((long)(M - 1) * lda + K) * Bf16Bytes, "A");
         Require(b, ((long)(N - 1) * ldb + K) * Bf16Bytes, "B");
-        Require(d, ((long)(M - 1) * ldd + N) * Bf16Bytes, "D");
+        Require(d, ((long)(M - 1) * ldd + N) * OutputBytes, "D");
         workspace.RequireBytes(WorkspaceBytes, $"{Name} workspace");
         if (beta != 0f)
         {
@@ -131,7 +147,7 @@ public sealed unsafe class CublasLtGemm : IDisposable
 
         if (Epilogue == GemmEpilogue.Bias)
         {
-            Require(bias, (long)N * Bf16Bytes, "bias");
+            Require(bias, (long)N * OutputBytes, "bias");
             SetAttribute(CublasLtMatmulDescAttribute.BiasPointer, bias.Pointer);
         }
 
@@ -198,5 +214,5 @@ public sealed unsafe class CublasLtGemm : IDisposable
     private void Check(CublasStatus status, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(status))] string call = "") =>
         CublasException.ThrowIfFailed(status, Describe(), call);
 
-    private string Describe() => $"GEMM '{Name}' M={M} N={N} K={K} lda={lda} ldb={ldb} ldd={ldd} epilogue={Epilogue}";
+    private string Describe() => $"GEMM '{Name}' M={M} N={N} K={K} lda={lda} ldb={ldb} ldd={ldd} epilogue={Epilogue} output={Output}";
 }

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Peer reference for the tier-2 GPU tests: a seeded random Llama-3-shaped model in Hugging Face transformers.
+
+Builds LlamaConfig + LlamaForCausalLM in code (no network), saves it with save_pretrained as bf16 safetensors into
+OUT/model, runs a random prompt through it in bf16 (sdpa attention; CUDA when available) and writes
+  OUT/reference.json  {"prompt_ids": [...], "positions": [...], "vocab": V, "attn": ..., "device": ..., versions}
+  OUT/logits.bin      float32 little-endian [len(positions), V]: logits at the sampled positions
+Usage: hf_reference.py OUT [--tokens 2048] [--positions 128] [--seed 1234]
+"""
+import argparse
+import json
+import os
+
+import torch
+import transformers
+from transformers import LlamaConfig, LlamaForCausalLM
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--tokens", type=int, default=2048)
+    parser.add_argument("--positions", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=1234)
+    args = parser.parse_args()
+
+    torch.manual_seed(args.seed)
+    shape = dict(
+        vocab_size=2048, hidden_size=512, intermediate_size=1536, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=1, head_dim=128, max_position_embeddings=8192,
+        rms_norm_eps=1e-5, tie_word_embeddings=False, hidden_act="silu",
+        initializer_range=0.05, bos_token_id=1, eos_token_id=2)
+    try:  # transformers 5 keeps RoPE settings in rope_parameters; older versions take rope_theta
+        config = LlamaConfig(**shape, rope_parameters={"rope_type": "default", "rope_theta": 500000.0})
+    except TypeError:
+        config = LlamaConfig(**shape, rope_theta=500000.0)
+    if getattr(config, "rope_theta", 500000.0) != 500000.0:
+        config.rope_theta = 500000.0
+    model = LlamaForCausalLM(config)
+    with torch.no_grad():
+        # Wider logits (std ~4) so top-1 margins are well above bf16 noise; norms off 1 so they matter.
+        model.lm_head.weight.mul_(4.0)
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight"):
+                p.uniform_(0.9, 1.1)
+    model = model.to(torch.bfloat16).eval()
+
+    model_dir = os.path.join(args.out, "model")
+    os.makedirs(model_dir, exist_ok=True)
+    model.save_pretrained(model_dir, safe_serialization=True)
+    # Our config reader takes rope_theta / torch_dtype at top level (transformers 5 may nest rope parameters).
+    config_path = os.path.join(model_dir, "config.json")
+    with open(config_path) as f:
+        saved = json.load(f)
+    saved["rope_theta"] = 500000.0
+    saved["head_dim"] = 128
+    saved["torch_dtype"] = "bfloat16"
+    saved["architectures"] = ["LlamaForCausalLM"]
+    saved.pop("rope_scaling", None)
+    with open(config_path, "w") as f:
+        json.dump(saved, f, indent=1)
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = model.to(device)
+    generator = torch.Generator().manual_seed(args.seed + 1)
+    ids = torch.randint(3, config.vocab_size, (1, args.tokens), generator=generator)
+    with torch.no_grad():
+        logits = model(ids.to(device)).logits[0].float().cpu()  # [tokens, vocab]
+
+    count = min(args.positions, args.tokens)
+    positions = sorted({round(i * (args.tokens - 1) / (count - 1)) for i in range(count)})
+    logits[positions].numpy().astype("<f4").tofile(os.path.join(args.out, "logits.bin"))
+    with open(os.path.join(args.out, "reference.json"), "w") as f:
+        json.dump({
+            "prompt_ids": ids[0].tolist(), "positions": positions, "vocab": config.vocab_size,
+            "attn": getattr(model.config, "_attn_implementation", "?"), "device": device,
+            "torch": torch.__version__, "transformers": transformers.__version__,
+        }, f)
+    print(f"wrote {len(positions)} positions x {config.vocab_size} logits, {args.tokens} tokens, on {device}")
+
+
+if __name__ == "__main__":
+    main()
