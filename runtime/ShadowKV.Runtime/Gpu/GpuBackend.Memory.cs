@@ -120,46 +120,28 @@ public sealed partial class GpuBackend
 
     private long MaxTokens(PhaseKind kind) => kind == PhaseKind.Prefill ? Symbols["T"] : Symbols["B"];
 
-    // Cache buffers are shared by the phases of one variant, so a buffer must sit at the same offset of the layer's
-    // block in every phase. When the plan's offsets agree they are used as they are; otherwise (a plan bug, reported
-    // in Notes) the backend lays the union of the phases' cache buffers out itself, by name.
+    // Cache buffers are shared by the phases of one variant: the compiler gives them one layout per variant, so a
+    // buffer sits at the same offset of the layer's block in every phase. A plan that disagrees is refused.
     private void PlanCacheLayout(BufferLifetime lifetime, out Dictionary<string, long> offsets, out long blockBytes)
     {
-        var specs = phases.Values.SelectMany(p => p.Buffers.Where(b => b.Lifetime == lifetime).Select(b => (Phase: p, Spec: b))).ToList();
         offsets = new Dictionary<string, long>(StringComparer.Ordinal);
-        bool consistent = true;
-        foreach ((PhasePlan phase, BufferSpec spec) in specs)
+        foreach (PhasePlan phase in phases.Values)
         {
-            long offset = Symbols.ForStep(MaxTokens(phase.Kind)).Evaluate(spec.Offset);
-            if (offsets.TryGetValue(spec.Name, out long seen) && seen != offset)
+            foreach (BufferSpec spec in phase.Buffers.Where(b => b.Lifetime == lifetime))
             {
-                consistent = false;
-            }
+                long offset = Symbols.ForStep(MaxTokens(phase.Kind)).Evaluate(spec.Offset);
+                if (offsets.TryGetValue(spec.Name, out long seen) && seen != offset)
+                {
+                    throw new InvalidOperationException(
+                        $"Plan error: {lifetime} buffer '{spec.Name}' sits at offset {seen} in one {options.Variant} phase and {offset} in {phase.Name}; the phases must share one cache layout.");
+                }
 
-            offsets[spec.Name] = offset;
-        }
-
-        string blockExpression(PhasePlan p) => lifetime == BufferLifetime.Cache ? p.CacheBytesPerLayer : p.HostCacheBytesPerLayer;
-        if (consistent)
-        {
-            blockBytes = DeviceArena.AlignUp(phases.Values.Max(p => Symbols.ForStep(MaxTokens(p.Kind)).Evaluate(blockExpression(p))));
-            return;
-        }
-
-        notes.Add($"The {options.Variant} phases place {lifetime} buffers at different offsets of a layer's block " +
-                  $"({string.Join(", ", phases.Values.Select(p => p.Name))}); the GPU backend lays them out by name instead.");
-        offsets.Clear();
-        long next = 0;
-        foreach ((PhasePlan phase, BufferSpec spec) in specs.OrderBy(s => s.Spec.Name, StringComparer.Ordinal))
-        {
-            if (!offsets.ContainsKey(spec.Name))
-            {
-                offsets[spec.Name] = next;
-                next += DeviceArena.AlignUp(BufferBytes(spec, Symbols.ForStep(MaxTokens(phase.Kind))));
+                offsets[spec.Name] = offset;
             }
         }
 
-        blockBytes = DeviceArena.AlignUp(next);
+        string BlockExpression(PhasePlan p) => lifetime == BufferLifetime.Cache ? p.CacheBytesPerLayer : p.HostCacheBytesPerLayer;
+        blockBytes = DeviceArena.AlignUp(phases.Values.Max(p => Symbols.ForStep(MaxTokens(p.Kind)).Evaluate(BlockExpression(p))));
     }
 
     private static long BufferBytes(BufferSpec spec, PlanSymbols symbols)
