@@ -6,6 +6,8 @@
 # copied by the project file). Prints the command that runs the suite on the GPU host: live test output ([timing] and
 # [compile] lines: NVRTC cold compile and warm-start cache hits) and a CTRF JSON file with every test's duration.
 #
+# The skv CLI is published beside it (skv/), for running generate on the GPU host.
+#
 # Usage: tests/ShadowKV.Gpu.Tests/pack.sh            (from anywhere; SKV_SHARED_DIR overrides ../shared)
 set -euo pipefail
 
@@ -42,10 +44,15 @@ else
     flavour=untrimmed
 fi
 
+echo "== publishing the skv CLI (for 'skv generate --device gpu' on the host)"
+rm -rf out/skv
+dotnet publish runtime/ShadowKV.Cli -c Release -r linux-x64 --self-contained -o out/skv -nologo -v quiet
+
 echo "== staging $stage_dir ($flavour)"
 rm -rf "$stage_dir"
 mkdir -p "$stage_dir/shared/models" .gpu
 cp -a "$publish_dir/." "$stage_dir/"
+cp -a out/skv "$stage_dir/skv"
 for model in "${models[@]}"; do
     if [[ ! -d "$shared/models/$model" ]]; then
         echo "missing $shared/models/$model (set SKV_SHARED_DIR)" >&2
@@ -60,3 +67,4 @@ ls -l "$archive" | awk '{printf "%s: %.1f MB\n", $NF, $5 / 1e6}'
 
 echo "== run on the GPU host:"
 echo "mkdir -p /tmp/r && tar -xJf .gpu/gpu-tests.tar.xz -C /tmp/r && SKV_SHARED_DIR=/tmp/r/shared /tmp/r/ShadowKV.Gpu.Tests -noColor -showLiveOutput -reporter verbose -ctrf /tmp/r/results.ctrf.json"
+echo "and the CLI: /tmp/r/skv/skv generate --device gpu --model /tmp/r/shared/models/stories260K --prompt 'Once upon a time'"

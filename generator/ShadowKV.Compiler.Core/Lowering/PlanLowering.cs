@@ -90,7 +90,11 @@ public static class PlanLowering
 
     private static KernelLaunch Launch(KernelTemplate template, string model, string phase, IReadOnlyDictionary<string, string> local)
     {
-        string Bind(string expression) => Symbol.Replace(expression, m => "(" + local[m.Value] + ")");
+        // in:/out:/scratch: bindings name roles and buffers (a role may be called "rows"); only expressions get symbols.
+        string Bind(string expression) => expression.StartsWith("in:", System.StringComparison.Ordinal) || expression.StartsWith("out:", System.StringComparison.Ordinal)
+            || expression.StartsWith("scratch:", System.StringComparison.Ordinal)
+            ? expression
+            : Symbol.Replace(expression, m => "(" + local[m.Value] + ")");
         return new KernelLaunch(KernelName(model, phase, template), template.TemplateParameters.Select(Bind).ToArray(),
             template.Parameters.Select(p => Bind(p.Binding)).ToArray(), template.Grid.Select(Bind).ToArray(),
             new[] { template.BlockSize, 1, 1 }, Bind(template.SharedBytes));

@@ -77,5 +77,31 @@ public sealed class PipelineTests
         Assert.Equal("x", down.Gemm.C);
     }
 
+    [Fact]
+    public void EveryLaunchBindsRealRolesAndEvaluableSizes()
+    {
+        // What the GPU executor will resolve: in:/out: name roles of the op's contract, sym: and grid evaluate.
+        var symbols = PlanSymbols.For(ModelConfig.Presets["llama-3.1-8b"], new EngineOptions { Variant = AttentionVariant.ShadowKV, MaxBatch = 2 }, null).ForStep(300);
+        foreach (CompiledModel model in global::ShadowKV.Models.CompiledModels.All)
+        {
+            foreach (PlanStep step in model.Phases.SelectMany(p => p.Steps).Where(s => s.Launch is not null))
+            {
+                OpContract contract = OpContracts.All[step.Op];
+                foreach (string binding in step.Launch!.Arguments)
+                {
+                    string value = binding.Substring(binding.IndexOf(':') + 1);
+                    switch (binding.Substring(0, binding.IndexOf(':')))
+                    {
+                        case "in": Assert.True(contract.InputIndex(value) >= 0, $"{step.Launch.Kernel}: no input role '{value}'"); break;
+                        case "out": Assert.True(contract.OutputIndex(value) >= 0, $"{step.Launch.Kernel}: no output role '{value}'"); break;
+                        case "sym": Assert.True(symbols.Evaluate(value) >= 0, binding); break;
+                    }
+                }
+
+                Assert.All(step.Launch.Grid, g => Assert.True(symbols.Evaluate(g) > 0, $"{step.Launch.Kernel} grid {g}"));
+            }
+        }
+    }
+
     private static long Aligned(long bytes) => (bytes + 255) / 256 * 256;
 }

@@ -29,7 +29,8 @@ __global__ void __launch_bounds__(128) SKV_KERNEL(
     const int h = blockIdx.x, b = blockIdx.y;
     bf16* out = y + ((i64)b * Hq + h) * HEAD_DIM;
     const int seq = token_seq[b];
-    const int ctx = seq >= 0 && seq < B ? min(context_len[seq], S) : 0;
+    // seq is a batch slot, not a row: rows and slots differ when a step carries only some sequences.
+    const int ctx = seq >= 0 ? min(context_len[seq], S) : 0;
     const int live = min((ctx + SPLIT - 1) / SPLIT, splits);
     if (live <= 0)
     {
