@@ -42,33 +42,36 @@ public sealed class HuggingFacePeerTests(ITestOutputHelper output)
         int[] prompt = reference.RootElement.GetProperty("prompt_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         int[] positions = reference.RootElement.GetProperty("positions").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         int vocab = reference.RootElement.GetProperty("vocab").GetInt32();
-        byte[] raw = File.ReadAllBytes(Path.Combine(outDir, "logits.bin"));
-        float[] all = new float[raw.Length / 4];
-        Buffer.BlockCopy(raw, 0, all, 0, raw.Length);
+        float[] all = ReadFloats(Path.Combine(outDir, "logits.bin"));
         Assert.Equal(positions.Length * vocab, all.Length);
 
         using GpuModel model = GpuModel.Open(Path.Combine(outDir, "model"),
             new EngineOptions { Variant = AttentionVariant.Full, MaxBatch = 1, MaxPromptTokens = prompt.Length, MaxNewTokens = 1 });
         clock.Restart();
+        float[] exact = ReadFloats(Path.Combine(outDir, "logits_f32.bin"));
         int agree = 0;
-        double worstRelL2 = 0, worstMaxAbs = 0;
+        double worstRelL2 = 0, worstMaxAbs = 0, worstPeerRelL2 = 0;
         for (int i = 0; i < positions.Length; i++)
         {
             int p = positions[i];
             float[] ours = model.Prefill(prompt[..(p + 1)]);
             ReadOnlySpan<float> theirs = all.AsSpan(i * vocab, vocab);
-            (double maxAbs, double relL2) = Logits.Difference(ours, theirs);
+            (double maxAbs, double relL2) = Logits.Difference(ours, exact.AsSpan(i * vocab, vocab));
+            (_, double peerRelL2) = Logits.Difference(ours, theirs);
             worstRelL2 = Math.Max(worstRelL2, relL2);
             worstMaxAbs = Math.Max(worstMaxAbs, maxAbs);
+            worstPeerRelL2 = Math.Max(worstPeerRelL2, peerRelL2);
             agree += GpuModel.Argmax(ours) == GpuModel.Argmax(theirs) ? 1 : 0;
-            // Both sides are bf16 with different rounding points (HF keeps the residual stream in bf16, we keep it
-            // in f32; HF rounds every linear output to bf16): ~2⁻⁸ relative per op over 2 layers. Per position:
-            // relative L2 ≤ 5e-2.
-            Assert.True(relL2 <= 5e-2, $"position {p}: relative L2 {relL2}, max |Δ| {maxAbs}");
+            // Against exact math on the same bf16 weights, only our own roundings count (bf16 GEMM inputs and
+            // attention probabilities, ~2⁻⁹ relative each, f32 residual stream): relative L2 ≤ 5e-2 per position.
+            Assert.True(relL2 <= 5e-2, $"position {p}: relative L2 {relL2} against float32 math, max |Δ| {maxAbs}");
+            // HF's own bf16 run also rounds its residual stream and every linear output to bf16, so the two bf16
+            // implementations may sit on either side of the exact answer: ≤ 1e-1 against the peer.
+            Assert.True(peerRelL2 <= 1e-1, $"position {p}: relative L2 {peerRelL2} against transformers bf16");
         }
 
         double agreement = (double)agree / positions.Length;
-        output.WriteLine($"{positions.Length} positions of a {prompt.Length}-token prompt: top-1 agreement {agreement:P1}, worst relative L2 {worstRelL2:E2}, worst max |Δ| {worstMaxAbs:F3}; {clock.Elapsed.TotalMilliseconds:F0} ms");
+        output.WriteLine($"{positions.Length} positions of a {prompt.Length}-token prompt: top-1 agreement with transformers bf16 {agreement:P1}, worst relative L2 vs float32 math {worstRelL2:E2} (max |Δ| {worstMaxAbs:F3}), vs transformers bf16 {worstPeerRelL2:E2}; {clock.Elapsed.TotalMilliseconds:F0} ms");
         Assert.True(agreement >= 0.99, $"top-1 agreement {agreement:P1} < 99%");
         Directory.Delete(outDir, recursive: true);
     }
@@ -94,5 +97,13 @@ public sealed class HuggingFacePeerTests(ITestOutputHelper output)
             log = e.Message;
             return -1;
         }
+    }
+
+    private static float[] ReadFloats(string path)
+    {
+        byte[] raw = File.ReadAllBytes(path);
+        var values = new float[raw.Length / 4];
+        Buffer.BlockCopy(raw, 0, values, 0, raw.Length);
+        return values;
     }
 }

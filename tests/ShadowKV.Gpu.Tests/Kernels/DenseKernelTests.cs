@@ -209,7 +209,7 @@ public sealed class DenseKernelTests(ITestOutputHelper output)
         DeviceBuffer dq = rig.Upload(q), dseq = rig.Upload(tokenSeq), dlen = rig.Upload(contextLen);
         rig.Launch(KernelRig.Kernel(Decode, LlamaCuda.DecodeFull, $"llama_decode_decode_attention<{d},{g}>"),
             new Dim3((uint)splits, hkv, (uint)rows), new Dim3(128), 0,
-            dq, rig.Upload(k), rig.Upload(v), dseq, dlen, partials, hkv, capacity, rows);
+            dq, rig.Upload(k), rig.Upload(v), dseq, dlen, partials, hkv, capacity, slots); // B bounds the cache's slots
         rig.Launch(KernelRig.Kernel(Decode, LlamaCuda.DecodeFull, $"llama_decode_decode_attention_combine<{d}>"),
             new Dim3((uint)hq, (uint)rows), new Dim3(128), 0,
             partials, dseq, dlen, y, hq, capacity, splits, rows);

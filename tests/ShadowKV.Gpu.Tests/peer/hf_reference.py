@@ -4,7 +4,8 @@
 Builds LlamaConfig + LlamaForCausalLM in code (no network), saves it with save_pretrained as bf16 safetensors into
 OUT/model, runs a random prompt through it in bf16 (sdpa attention; CUDA when available) and writes
   OUT/reference.json  {"prompt_ids": [...], "positions": [...], "vocab": V, "attn": ..., "device": ..., versions}
-  OUT/logits.bin      float32 little-endian [len(positions), V]: logits at the sampled positions
+  OUT/logits.bin      float32 little-endian [len(positions), V]: HF's bf16 logits at the sampled positions
+  OUT/logits_f32.bin  the same positions with the same (bf16-valued) weights run in float32 math
 Usage: hf_reference.py OUT [--tokens 2048] [--positions 128] [--seed 1234]
 """
 import argparse
@@ -65,11 +66,14 @@ def main():
     generator = torch.Generator().manual_seed(args.seed + 1)
     ids = torch.randint(3, config.vocab_size, (1, args.tokens), generator=generator)
     with torch.no_grad():
-        logits = model(ids.to(device)).logits[0].float().cpu()  # [tokens, vocab]
+        logits = model(ids.to(device)).logits[0].float().cpu()  # [tokens, vocab]: the peer, as HF runs bf16
+        # The same bf16 weights in float32 math: the exact answer our bf16 path is measured against.
+        exact = model.float()(ids.to(device)).logits[0].cpu()
 
     count = min(args.positions, args.tokens)
     positions = sorted({round(i * (args.tokens - 1) / (count - 1)) for i in range(count)})
     logits[positions].numpy().astype("<f4").tofile(os.path.join(args.out, "logits.bin"))
+    exact[positions].numpy().astype("<f4").tofile(os.path.join(args.out, "logits_f32.bin"))
     with open(os.path.join(args.out, "reference.json"), "w") as f:
         json.dump({
             "prompt_ids": ids[0].tolist(), "positions": positions, "vocab": config.vocab_size,

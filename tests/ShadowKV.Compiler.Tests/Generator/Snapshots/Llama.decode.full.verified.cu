@@ -379,7 +379,7 @@ __global__ void __launch_bounds__(128) llama_decode_decode_attention(
 
     const int split = blockIdx.x, kv_head = blockIdx.y, b = blockIdx.z;
     const int seq = token_seq[b];
-    if (seq < 0 || seq >= B) return;
+    if (seq < 0 || seq >= B) return; // B = the cache's batch slots (rows may be fewer)
     const int ctx = min(context_len[seq], S);
     const int k0 = split * SPLIT;
     if (k0 >= ctx) return; // uniform per block: nothing to attend in this split
