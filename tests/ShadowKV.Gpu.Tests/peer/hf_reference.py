@@ -53,7 +53,12 @@ def main():
     config_path = os.path.join(model_dir, "config.json")
     with open(config_path) as f:
         saved = json.load(f)
-    saved["rope_theta"] = 500000.0
+    # Write the RoPE base the model really uses (transformers versions differ in where they read it from): recover it
+    # from the rotary table, inv_freq[1] = base^(-2/d), rounded to 6 significant digits.
+    inv_freq = model.model.rotary_emb.inv_freq.double()
+    base = float(f"{inv_freq[1].item() ** (-128 / 2):.6g}")
+    print(f"rope base used by transformers: {base}")
+    saved["rope_theta"] = base
     saved["head_dim"] = 128
     saved["torch_dtype"] = "bfloat16"
     saved["architectures"] = ["LlamaForCausalLM"]
