@@ -6,6 +6,7 @@ using System.Text.Json;
 using ShadowKV.Compiler.Plans;
 using ShadowKV.Gpu.Tests.Support;
 using ShadowKV.Runtime.Engine;
+using ShadowKV.Runtime.Engine.Checkpoints;
 using ShadowKV.Runtime.Engine.Execution;
 
 namespace ShadowKV.Gpu.Tests.EndToEnd;
@@ -76,14 +77,16 @@ public sealed class HuggingFacePeerTests(ITestOutputHelper output)
         output.WriteLine($"{positions.Length} positions of a {prompt.Length}-token prompt: top-1 agreement with transformers bf16 {agreement:P1}, worst relative L2 vs float32 math {worstRelL2:E2} (max |Δ| {worstMaxAbs:F3}), vs transformers bf16 {worstPeerRelL2:E2}; {clock.Elapsed.TotalMilliseconds:F0} ms");
 
         // The CPU backend (float32 throughout) on the same checkpoint separates our model semantics from GPU rounding.
-        using (InferenceEngine cpu = InferenceEngine.Load(Path.Combine(outDir, "model"),
-            new EngineOptions { Variant = AttentionVariant.Full, Device = DeviceKind.Cpu, MaxBatch = 1, MaxPromptTokens = prompt.Length, MaxNewTokens = 1 },
-            global::ShadowKV.Models.CompiledModels.All))
+        CompiledModel plan = global::ShadowKV.Models.Llama.Plan;
+        using (ModelDirectory directory = ModelDirectory.Open(Path.Combine(outDir, "model"), plan.Architectures.ToArray()))
         {
+            var options = new EngineOptions { Variant = AttentionVariant.Full, MaxBatch = 1, MaxPromptTokens = prompt.Length, MaxNewTokens = 1 };
+            BoundWeights weights = new CheckpointBinder(plan.Weights, directory.Config).Bind(directory.Checkpoint);
+            using IModelBackend cpu = BackendFactory.Create(DeviceKind.Cpu, new BackendInputs(plan, directory.Config, options, weights, null));
             foreach (int i in new[] { 0, positions.Length / 2, positions.Length - 1 })
             {
                 int p = positions[i];
-                float[] logits = cpu.Backend.Forward(PhaseKind.Prefill, StepBatch.Create([new SequenceChunk(0, prompt[..(p + 1)], 0, p + 1)], 1, prompt.Length + 1));
+                float[] logits = cpu.Forward(PhaseKind.Prefill, StepBatch.Create([new SequenceChunk(0, prompt[..(p + 1)], 0, p + 1)], 1, prompt.Length + 1));
                 (double maxAbs, double relL2) = Logits.Difference(logits.AsSpan(0, vocab), exact.AsSpan(i * vocab, vocab));
                 output.WriteLine($"CPU backend position {p}: relative L2 {relL2:E2} vs float32 math (max |Δ| {maxAbs:F3})");
             }

@@ -55,7 +55,7 @@ def main():
         saved = json.load(f)
     # Write the RoPE base the model really uses (transformers versions differ in where they read it from): recover it
     # from the rotary table, inv_freq[1] = base^(-2/d), rounded to 6 significant digits.
-    inv_freq = model.model.rotary_emb.inv_freq.double()
+    inv_freq = LlamaForCausalLM(config).model.rotary_emb.inv_freq.double()  # a fresh float32 table
     base = float(f"{inv_freq[1].item() ** (-128 / 2):.6g}")
     print(f"rope base used by transformers: {base}")
     saved["rope_theta"] = base
@@ -66,14 +66,19 @@ def main():
     with open(config_path, "w") as f:
         json.dump(saved, f, indent=1)
 
+    # Reload the checkpoint the way users run transformers (from_pretrained with a dtype): the model built above was
+    # cast with .to(bfloat16), which also rounds the rotary inv_freq buffer to bf16 — not how HF runs a checkpoint.
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = model.to(device)
     generator = torch.Generator().manual_seed(args.seed + 1)
     ids = torch.randint(3, config.vocab_size, (1, args.tokens), generator=generator)
     with torch.no_grad():
-        logits = model(ids.to(device)).logits[0].float().cpu()  # [tokens, vocab]: the peer, as HF runs bf16
+        peer = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16).to(device).eval()
+        logits = peer(ids.to(device)).logits[0].float().cpu()  # [tokens, vocab]: the peer, as HF runs bf16
+        del peer
         # The same bf16 weights in float32 math: the exact answer our bf16 path is measured against.
-        exact = model.float()(ids.to(device)).logits[0].cpu()
+        reference = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(device).eval()
+        print(f"rope inv_freq dtype in the float32 reload: {reference.model.rotary_emb.inv_freq.dtype}")
+        exact = reference(ids.to(device)).logits[0].cpu()
 
     count = min(args.positions, args.tokens)
     positions = sorted({round(i * (args.tokens - 1) / (count - 1)) for i in range(count)})
