@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using ShadowKV.Compiler.Ir;
 using ShadowKV.Compiler.Plans;
 
@@ -13,26 +14,14 @@ public sealed class LowerAttention : IPass
 {
     public string Name => "lower-attention";
 
-    public Graph Run(Graph graph, PassContext context)
+    public Graph Run(Graph graph, PassContext context) => AttentionRewrite.Replace(graph, (node, make) =>
     {
-        var nodes = new List<Node>();
-        foreach (Node node in graph.Nodes)
-        {
-            if (node.Op != IrOps.Attention)
-            {
-                nodes.Add(node);
-                continue;
-            }
-
-            var make = new NodeBuilder(node);
-            nodes.AddRange(AttentionShapes.RopeAndAppend(make, node, graph.Phase == PhaseKind.Decode ? "B" : "T"));
-            nodes.Add(graph.Phase == PhaseKind.Decode
-                ? make.Make(OpContracts.DecodeAttention, ["q.rope", "k_cache", "v_cache", "token_seq", "context_len"], (node.Result, node.Type!))
-                : make.Make(OpContracts.FlashAttention, ["q.rope", "k_cache", "v_cache", "positions", "token_seq"], (node.Result, node.Type!)));
-        }
-
-        return graph.WithNodes(nodes);
-    }
+        bool decode = graph.Phase == PhaseKind.Decode;
+        Node attend = decode
+            ? make.Make(OpContracts.DecodeAttention, ["q.rope", "k_cache", "v_cache", "token_seq", "context_len"], (node.Result, node.Type!))
+            : make.Make(OpContracts.FlashAttention, ["q.rope", "k_cache", "v_cache", "positions", "token_seq"], (node.Result, node.Type!));
+        return AttentionShapes.RopeAndAppend(make, node, decode ? "B" : "T").Append(attend);
+    });
 }
 
 /// <summary>Types and the RoPE + append nodes shared by both attention variants.</summary>

@@ -98,7 +98,7 @@ public sealed partial class GpuBackend
     {
         KernelLaunch launch = step.Launch ?? throw new InvalidOperationException($"Kernel step {step.Node} of {phase.Name} has no launch.");
         OpContract contract = Contract(step);
-        CudaKernel kernel = modules[phase.Kind].GetKernel(NameExpression(launch, symbols));
+        CudaKernel kernel = modules[phase.Kind].GetKernel(KernelInstantiations.NameExpression(launch, symbols));
         var args = new KernelArgs();
         program.Arguments.Add(args);
         foreach (string binding in launch.Arguments)

@@ -237,27 +237,13 @@ public sealed partial class GpuBackend : IModelBackend
         {
             CudaSource source = model.Sources.SingleOrDefault(s => s.Name == phase.CudaSource)
                 ?? throw new InvalidOperationException($"Phase {phase.Name} names CUDA source '{phase.CudaSource}', which model {model.Name} does not have.");
-            string[] names = NameExpressions(phase, Symbols);
+            string[] names = KernelInstantiations.For(phase, Symbols).ToArray();
             string sourceName = $"{model.Name.ToLowerInvariant()}_{phase.Name.Replace('.', '_')}.cu";
             CompiledKernels compiled = cache.Compile(sourceName, source.Text, device.Arch, names);
             compilations.Add(new PhaseCompilation(phase.Name, sourceName, names, compiled.FromCache, compiled.Elapsed));
             modules[kind] = CudaModule.Load(device, compiled);
         }
     }
-
-    /// <summary>
-    /// The NVRTC name expressions a phase launches: each launch's kernel with its evaluated template arguments
-    /// (<c>llama_prefill_flash_attention&lt;128,4&gt;</c>), or the bare name for a plain kernel. Template arguments
-    /// never depend on T, so one compilation serves every step size.
-    /// </summary>
-    public static string[] NameExpressions(PhasePlan phase, PlanSymbols symbols) =>
-        phase.Steps.Select(s => s.Launch).OfType<KernelLaunch>().Select(l => NameExpression(l, symbols)).Distinct(StringComparer.Ordinal).ToArray();
-
-    /// <summary>One launch's name expression (see <see cref="NameExpressions"/>).</summary>
-    public static string NameExpression(KernelLaunch launch, PlanSymbols symbols) =>
-        launch.TemplateArguments.Count == 0
-            ? launch.Kernel
-            : $"{launch.Kernel}<{string.Join(",", launch.TemplateArguments.Select(a => symbols.Evaluate(a).ToString(System.Globalization.CultureInfo.InvariantCulture)))}>";
 
     private StepProgram ProgramFor(PhaseKind phase, int t)
     {

@@ -45,7 +45,7 @@ public sealed class GpuKernelInstantiationTests
             PlanSymbols symbols = PlanSymbols.For(config, new EngineOptions { Variant = variant, MaxPromptTokens = 4096 }, model.ShadowKV);
             foreach (PhasePlan phase in model.Phases.Where(p => p.Variant == variant))
             {
-                string[] names = GpuBackend.NameExpressions(phase, symbols);
+                string[] names = KernelInstantiations.For(phase, symbols).ToArray();
                 Assert.NotEmpty(names);
                 string source = model.Sources.Single(s => s.Name == phase.CudaSource).Text;
                 CompiledKernels compiled = cache.Compile(phase.Name + ".cu", source, Arch, names);

@@ -18,37 +18,31 @@ public sealed class RewriteDecodeAttention : IPass
     public Graph Run(Graph graph, PassContext context)
     {
         ShadowKVSpec settings = context.ShadowKV!;
+        return AttentionRewrite.Replace(graph, (node, make) => Rewrite(node, make, settings));
+    }
+
+    private static IEnumerable<Node> Rewrite(Node node, NodeBuilder make, ShadowKVSpec settings)
+    {
         var nodes = new List<Node>();
-        foreach (Node node in graph.Nodes)
+        foreach (var (name, type) in LandmarkOutputs)
         {
-            if (node.Op != IrOps.Attention)
-            {
-                nodes.Add(node);
-                continue;
-            }
-
-            var make = new NodeBuilder(node);
-            foreach (var (name, type) in LandmarkOutputs)
-            {
-                nodes.Add(make.Cache(name, type));
-            }
-
-            nodes.Add(make.Cache("lowrank", LowRank));
-            nodes.Add(make.Cache("basis", Basis));
-            Node valueStore = make.Cache("value_store", ValueStore);
-            nodes.Add(settings.Values == ValuePlacement.Host ? valueStore.WithAttribute("memory", "host") : valueStore);
-            nodes.Add(make.Cache("slot_chunk", Slots));
-
-            string q = node.Inputs[0], k = node.Inputs[1], v = node.Inputs[2];
-            nodes.Add(make.Make(IrOps.Rope, [q, "positions", "inv_freq"], ("q.rope", TensorType.Of(DataType.BF16, "B", "Hq*d"))));
-            nodes.Add(make.Make(IrOps.Rope, [k, "positions", "inv_freq"], ("k.rope", TensorType.Of(DataType.BF16, "B", "Hkv*d"))));
-            nodes.Add(make.Make(IrOps.KvAppendGenerated, ["k.rope", v, "positions", "token_seq", "prompt_len"], ("gen_k", Generated), ("gen_v", Generated)));
-            nodes.AddRange(SelectChunks.Nodes(make, "q.rope"));
-            nodes.Add(make.Make(OpContracts.SparseAttention,
-                ["q.rope", "local_k", "local_v", "local_count", "outlier_k", "outlier_v", "work_k", "work_v", "slot_chunk_next", "gen_k", "gen_v", "context_len", "prompt_len"],
-                (node.Result, node.Type!)));
+            nodes.Add(make.Cache(name, type));
         }
 
-        return graph.WithNodes(nodes);
+        nodes.Add(make.Cache("lowrank", LowRank));
+        nodes.Add(make.Cache("basis", Basis));
+        Node valueStore = make.Cache("value_store", ValueStore);
+        nodes.Add(settings.Values == ValuePlacement.Host ? valueStore.WithAttribute("memory", "host") : valueStore);
+        nodes.Add(make.Cache("slot_chunk", Slots));
+
+        string q = node.Inputs[0], k = node.Inputs[1], v = node.Inputs[2];
+        nodes.Add(make.Make(IrOps.Rope, [q, "positions", "inv_freq"], ("q.rope", TensorType.Of(DataType.BF16, "B", "Hq*d"))));
+        nodes.Add(make.Make(IrOps.Rope, [k, "positions", "inv_freq"], ("k.rope", TensorType.Of(DataType.BF16, "B", "Hkv*d"))));
+        nodes.Add(make.Make(IrOps.KvAppendGenerated, ["k.rope", v, "positions", "token_seq", "prompt_len"], ("gen_k", Generated), ("gen_v", Generated)));
+        nodes.AddRange(SelectChunks.Nodes(make, "q.rope"));
+        nodes.Add(make.Make(OpContracts.SparseAttention,
+            ["q.rope", "local_k", "local_v", "local_count", "outlier_k", "outlier_v", "work_k", "work_v", "slot_chunk_next", "gen_k", "gen_v", "context_len", "prompt_len"],
+            (node.Result, node.Type!)));
+        return nodes;
     }
 }
