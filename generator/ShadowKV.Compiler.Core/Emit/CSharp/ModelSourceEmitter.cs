@@ -33,8 +33,9 @@ public static class ModelSourceEmitter
 
         text.Length -= 1;
         text.Append("    }\n\n");
-        text.Append("    /// <summary>The IR of each phase after the last pass; every pass's output is in Plan.Graphs.</summary>\n");
+        text.Append("    /// <summary>The IR of each phase after the last pass, and after every pass (<c>AfterEachPass</c>).</summary>\n");
         text.Append("    public static class Graph\n    {\n");
+        text.Append("        public static global::System.Collections.Generic.IReadOnlyList<").Append(P).Append("GraphDump> AfterEachPass => Plan.Graphs;\n\n");
         foreach (var phase in model.Graphs.GroupBy(g => g.Phase))
         {
             text.Append("        public const string ").Append(MemberName(phase.Key)).Append(" = ").Append(Raw(phase.Last().Text)).Append(";\n\n");

@@ -5530,9 +5530,11 @@ __global__ void __launch_bounds__(1024) qwen2_sample_sample_top_p(
 """;
     }
 
-    /// <summary>The IR of each phase after the last pass; every pass's output is in Plan.Graphs.</summary>
+    /// <summary>The IR of each phase after the last pass, and after every pass (<c>AfterEachPass</c>).</summary>
     public static class Graph
     {
+        public static global::System.Collections.Generic.IReadOnlyList<global::ShadowKV.Compiler.Plans.GraphDump> AfterEachPass => Plan.Graphs;
+
         public const string Model = """
 graph Qwen2.model
 prologue:
