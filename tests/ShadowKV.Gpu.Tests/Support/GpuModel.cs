@@ -25,7 +25,9 @@ internal sealed class GpuModel : IDisposable
 
     public int Vocab => (int)Directory.Config.VocabSize;
 
-    public int Capacity => (int)Backend.Symbols["S"];
+    // Positions a sequence may reach: full attention's cache holds prompt and new tokens (S); ShadowKV's S is the
+    // prompt capacity and new tokens go to their own region of max_new.
+    public int Capacity => (int)(Backend.Variant == AttentionVariant.ShadowKV ? Backend.Symbols["S"] + Backend.Symbols["max_new"] : Backend.Symbols["S"]);
 
     public static GpuModel Open(string path, EngineOptions options, KernelCache? cache = null)
     {
