@@ -1,9 +1,13 @@
+using System;
+using System.IO;
+
 namespace ShadowKV.Runtime.Tests.Support;
 
 /// <summary>
-/// Locates the read-only test data in <c>../shared</c> beside the repository (or where <c>SKV_SHARED_DIR</c> points).
-/// Tests that need a file call <see cref="RequireFile"/> / <see cref="RequireDirectory"/>, which skip with the path they
-/// looked for when it is absent.
+/// Locates the read-only test data: <c>$SKV_SHARED_DIR</c> first, then a <c>shared/</c> folder next to the test binary
+/// (the packed GPU suite carries one), else <c>../shared</c> beside the repository. Tests that need a file call
+/// <see cref="RequireFile"/> / <see cref="RequireDirectory"/>, which skip with the path they looked for when it is
+/// absent. The GPU test project compiles this same file.
 /// </summary>
 public static class SharedData
 {
@@ -39,6 +43,13 @@ public static class SharedData
         if (!string.IsNullOrEmpty(configured))
         {
             return Directory.Exists(configured) ? Path.GetFullPath(configured) : null;
+        }
+
+        // A published suite carries shared/ next to the binary.
+        string beside = Path.Combine(AppContext.BaseDirectory, "shared");
+        if (Directory.Exists(beside))
+        {
+            return beside;
         }
 
         // Walk up from the test binary to the repository root (the folder with the .sln); shared/ is its sibling.
