@@ -91,7 +91,6 @@ public static class InfoCommand
     }
 
     // The decode plan's per-layer device buffers by role, sized from their symbolic shapes (no alignment padding).
-    // The generated-token region is listed though the plan sizes it as a transient (see the engine report).
     private static IEnumerable<(string Group, long Bytes)> ShadowKvGroups(PhasePlan decode, PlanSymbols symbols)
     {
         static string GroupOf(string name) => name switch
@@ -105,9 +104,9 @@ public static class InfoCommand
         };
 
         return decode.Buffers
-            .Where(b => b.Lifetime == BufferLifetime.Cache || b.Name is "gen_k" or "gen_v")
+            .Where(b => b.Lifetime == BufferLifetime.Cache)
             .GroupBy(b => GroupOf(b.Name))
-            .Select(g => (g.Key, g.Sum(b => b.Shape.Aggregate(1L, (p, dim) => p * symbols.Evaluate(dim)) * (b.Type == DataType.F32 || b.Type == DataType.I32 ? 4 : 2))));
+            .Select(g => (g.Key, g.Sum(symbols.Bytes)));
     }
 
     private static PhasePlan Phase(CompiledModel model, AttentionVariant variant, PhaseKind kind) =>

@@ -126,8 +126,7 @@ internal sealed class CpuBuffers
 
     private long CacheLength(string name) => Length(_cacheSpecs[name], _symbols);
 
-    private static long Length(BufferSpec spec, PlanSymbols symbols) =>
-        spec.Shape.Aggregate(1L, (product, dim) => checked(product * symbols.Evaluate(dim)));
+    private static long Length(BufferSpec spec, PlanSymbols symbols) => symbols.Elements(spec);
 
     private static Array Allocate(long length, bool isInt, bool fillMinusOne)
     {
@@ -146,25 +145,10 @@ internal sealed class CpuBuffers
         return ints;
     }
 
-    // Cache and HostCache buffers persist; so does the generated-token region written by rope_append_generated.
-    // The plan marks gen_k/gen_v Transient, but decode step n attends to the tokens of steps 1 … n (SHADOWKV.md,
-    // decode step 1), so they must outlive the step; reported as a plan issue.
-    private static HashSet<string> PersistentNames(IReadOnlyList<PhasePlan> phases)
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (PhasePlan phase in phases)
-        {
-            names.UnionWith(phase.Buffers.Where(b => b.Lifetime is BufferLifetime.Cache or BufferLifetime.HostCache).Select(b => b.Name));
-            OpContract generated = OpContracts.All[OpContracts.RopeAppendGenerated];
-            foreach (PlanStep step in phase.Steps.Where(s => s.Op == OpContracts.RopeAppendGenerated))
-            {
-                names.Add(step.Outputs[generated.OutputIndex("gen_k")]);
-                names.Add(step.Outputs[generated.OutputIndex("gen_v")]);
-            }
-        }
-
-        return names;
-    }
+    // Cache and HostCache buffers persist across steps (the plan puts the generated-token region there too).
+    private static HashSet<string> PersistentNames(IReadOnlyList<PhasePlan> phases) =>
+        phases.SelectMany(p => p.Buffers).Where(b => b.Lifetime is BufferLifetime.Cache or BufferLifetime.HostCache)
+            .Select(b => b.Name).ToHashSet(StringComparer.Ordinal);
 
     // The working-slot table (selection_diff's slot_chunk) marks an empty slot with −1, not 0 (chunk 0 is real).
     private static HashSet<string> WorkingSlotNames(IReadOnlyList<PhasePlan> phases)

@@ -151,13 +151,7 @@ public sealed partial class GpuBackend
             return symbols.Evaluate(spec.Shape[0]); // a scratch buffer's one "dim" is its size in bytes
         }
 
-        long elements = 1;
-        foreach (string dim in spec.Shape)
-        {
-            elements = checked(elements * symbols.Evaluate(dim));
-        }
-
-        return elements * (spec.Type == DataType.BF16 ? 2 : 4);
+        return symbols.Bytes(spec);
     }
 
     // slot_chunk (ShadowKV's working-slot table) starts empty: −1 in every entry. slot null: every slot.

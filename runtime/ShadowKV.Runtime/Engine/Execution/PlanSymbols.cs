@@ -70,5 +70,11 @@ public sealed class PlanSymbols
 
     public long Evaluate(string expression) => SymbolicExpression.Evaluate(expression, _symbols);
 
+    /// <summary>Elements of a plan buffer: the product of its evaluated dims.</summary>
+    public long Elements(BufferSpec spec) => spec.Shape.Aggregate(1L, (product, dim) => checked(product * Evaluate(dim)));
+
+    /// <summary>Bytes of a plan buffer (bf16 2, f32 and i32 4 per element).</summary>
+    public long Bytes(BufferSpec spec) => Elements(spec) * (spec.Type == DataType.BF16 ? 2 : 4);
+
     private static long AlignUp(long value, long multiple) => (value + multiple - 1) / multiple * multiple;
 }
