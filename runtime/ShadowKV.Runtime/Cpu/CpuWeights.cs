@@ -30,43 +30,6 @@ public sealed class CpuWeights
         return weights;
     }
 
-    /// <summary>
-    /// Binds in-memory tensors named as in a checkpoint (e.g. <see cref="RandomLlamaWeights"/>) to the plan's weights;
-    /// a missing tensor or one whose size disagrees with the plan's shape is an error naming it.
-    /// </summary>
-    public static CpuWeights FromTensors(IReadOnlyList<WeightBinding> bindings, ModelConfig config, IReadOnlyDictionary<string, float[]> tensors)
-    {
-        var weights = new CpuWeights();
-        IReadOnlyDictionary<string, long> symbols = config.Symbols;
-        foreach (WeightBinding binding in bindings)
-        {
-            long expected = 1;
-            foreach (string dim in binding.Shape)
-            {
-                expected *= SymbolicExpression.Evaluate(dim, symbols);
-            }
-
-            int layers = binding.PerLayer ? (int)config.NumHiddenLayers : 1;
-            for (int layer = 0; layer < layers; layer++)
-            {
-                string name = binding.Checkpoint.Replace("{layer}", layer.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
-                if (!tensors.TryGetValue(name, out float[]? values))
-                {
-                    throw new CheckpointException("(in-memory weights)", name, "missing.");
-                }
-
-                if (values.LongLength != expected)
-                {
-                    throw new CheckpointException("(in-memory weights)", name, $"has {values.LongLength} elements; [{string.Join(", ", binding.Shape)}] needs {expected}.");
-                }
-
-                weights.Add(binding.Name, binding.PerLayer ? layer : null, values);
-            }
-        }
-
-        return weights;
-    }
-
     /// <summary>The float32 values of weight <paramref name="name"/> for <paramref name="layer"/> (ignored for model-wide weights).</summary>
     public float[] Get(string name, int layer) =>
         _byKey.TryGetValue((name, layer), out float[]? perLayer) ? perLayer

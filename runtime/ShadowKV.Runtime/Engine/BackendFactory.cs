@@ -9,16 +9,15 @@ using ShadowKV.Runtime.Engine.Execution;
 namespace ShadowKV.Runtime.Engine;
 
 /// <summary>
-/// What a backend is built from: the compiled model, its config, the engine options and the weights — bound checkpoint
-/// tensors (<see cref="Checkpoint"/>, kept in their stored dtype for a GPU upload) or in-memory float32 tensors under
-/// checkpoint names (<see cref="Tensors"/>, the built-in random model).
+/// What a backend is built from: the compiled model, its config, the engine options and the weights, bound checkpoint
+/// tensors in their stored dtype (a downloaded checkpoint, or the built-in model's <see cref="RandomCheckpoint"/>).
+/// The backend copies what it needs while it is built; the checkpoint may be closed afterwards.
 /// </summary>
 public sealed record BackendInputs(
     CompiledModel Model,
     ModelConfig Config,
     EngineOptions Options,
-    BoundWeights? Checkpoint,
-    IReadOnlyDictionary<string, float[]>? Tensors);
+    BoundWeights Checkpoint);
 
 /// <summary>Builds the <see cref="IModelBackend"/> for a device.</summary>
 public static class BackendFactory
@@ -48,11 +47,6 @@ public static class BackendFactory
             return $"No usable GPU: {problem}";
         }
 
-        if (inputs.Checkpoint is null)
-        {
-            return "The GPU backend loads checkpoint weights; the built-in random model runs on the CPU (pass --model DIR).";
-        }
-
         // The ShadowKV key-rebuild kernel works on tensor-core tiles of 16 dims (SHADOWKV.md: d a multiple of 32).
         if (inputs.Options.Variant == AttentionVariant.ShadowKV && inputs.Config.HeadDim % 32 != 0)
         {
@@ -63,7 +57,7 @@ public static class BackendFactory
     }
 
     private static IModelBackend CreateGpu(BackendInputs inputs) =>
-        GpuBackend.Create(inputs.Model, inputs.Config, inputs.Checkpoint!, inputs.Options);
+        GpuBackend.Create(inputs.Model, inputs.Config, inputs.Checkpoint, inputs.Options);
 
     private static string? ProbeGpu()
     {
@@ -78,11 +72,6 @@ public static class BackendFactory
         }
     }
 
-    private static CpuBackend CreateCpu(BackendInputs inputs)
-    {
-        CpuWeights weights = inputs.Checkpoint is not null ? CpuWeights.FromCheckpoint(inputs.Checkpoint)
-            : inputs.Tensors is not null ? CpuWeights.FromTensors(inputs.Model.Weights, inputs.Config, inputs.Tensors)
-            : throw new ArgumentException("A backend needs checkpoint weights or in-memory tensors.", nameof(inputs));
-        return new CpuBackend(inputs.Model, inputs.Config, weights, inputs.Options);
-    }
+    private static CpuBackend CreateCpu(BackendInputs inputs) =>
+        new(inputs.Model, inputs.Config, CpuWeights.FromCheckpoint(inputs.Checkpoint), inputs.Options);
 }

@@ -64,7 +64,7 @@ public sealed partial class InferenceEngine : IDisposable
             CompiledModel model = Pick(models, config);
             BoundWeights bound = new CheckpointBinder(model.Weights, config).Bind(directory.Checkpoint);
             ITextTokenizer tokenizer = TokenizerLoader.Load(directory.Path, config.EosTokenIds);
-            IModelBackend backend = BackendFactory.Create(options.Device, new BackendInputs(model, config, options, bound, null));
+            IModelBackend backend = BackendFactory.Create(options.Device, new BackendInputs(model, config, options, bound));
             long bytes = bound.All.Sum(w => w.Tensor.ElementCount * 2);
             return new InferenceEngine(Path.GetFileName(directory.Path), config, model, tokenizer, backend, options, bytes, directory);
         }
@@ -77,7 +77,8 @@ public sealed partial class InferenceEngine : IDisposable
 
     /// <summary>
     /// The built-in model: preset <paramref name="preset"/>'s shape with deterministic random weights from
-    /// <paramref name="seed"/> and a byte tokenizer. Its output is noise; it exists so the engine runs anywhere.
+    /// <paramref name="seed"/> (<see cref="RandomCheckpoint"/>) and a byte tokenizer, on any device. Its output is
+    /// noise; it exists so the engine runs anywhere, and so benchmarks run real shapes with no download.
     /// </summary>
     public static InferenceEngine CreateRandom(EngineOptions options, IReadOnlyList<CompiledModel> models, string preset = "tiny-llama3", ulong seed = 0) =>
         CreateRandom(options, models, ModelConfig.Preset(preset), preset, seed);
@@ -86,9 +87,11 @@ public sealed partial class InferenceEngine : IDisposable
     public static InferenceEngine CreateRandom(EngineOptions options, IReadOnlyList<CompiledModel> models, ModelConfig config, string preset, ulong seed)
     {
         CompiledModel model = Pick(models, config);
-        Dictionary<string, float[]> tensors = RandomLlamaWeights.Create(config, seed);
-        IModelBackend backend = BackendFactory.Create(options.Device, new BackendInputs(model, config, options, null, tensors));
-        long bytes = tensors.Values.Sum(t => t.LongLength * 2);
+        // The backend converts (CPU) or uploads (GPU) the weights while it is built; the host copy goes right after.
+        using SafetensorsCheckpoint checkpoint = RandomCheckpoint.Create(config, seed);
+        BoundWeights bound = new CheckpointBinder(model.Weights, config).Bind(checkpoint);
+        IModelBackend backend = BackendFactory.Create(options.Device, new BackendInputs(model, config, options, bound));
+        long bytes = bound.All.Sum(w => w.Tensor.ElementCount * 2);
         return new InferenceEngine($"{preset}, {RandomModelLabel}", config, model, new ByteTokenizer((int)config.VocabSize), backend, options, bytes, null);
     }
 

@@ -151,7 +151,7 @@ public sealed class HuggingFacePeerTests(ITestOutputHelper output)
         {
             var options = new EngineOptions { Variant = AttentionVariant.Full, MaxBatch = 1, MaxPromptTokens = prompt.Length, MaxNewTokens = 1 };
             BoundWeights weights = new CheckpointBinder(plan.Weights, directory.Config).Bind(directory.Checkpoint);
-            using IModelBackend cpu = BackendFactory.Create(DeviceKind.Cpu, new BackendInputs(plan, directory.Config, options, weights, null));
+            using IModelBackend cpu = BackendFactory.Create(DeviceKind.Cpu, new BackendInputs(plan, directory.Config, options, weights));
             foreach (int i in new[] { 0, positions.Length / 2, positions.Length - 1 })
             {
                 int p = positions[i];

@@ -21,7 +21,12 @@ public sealed class RandomModelTests(ITestOutputHelper output)
         ModelConfig config = ModelConfig.Preset("tiny-llama3") with { NumHiddenLayers = 2, RopeScaling = null };
         var reference = new ReferenceLlamaConfig((int)config.HiddenSize, 2, (int)config.NumAttentionHeads, (int)config.NumKeyValueHeads,
             (int)config.HeadDim, (int)config.IntermediateSize, (int)config.VocabSize, (float)config.RmsNormEps, (float)config.RopeTheta);
-        Dictionary<string, float[]> weights = RandomLlamaWeights.Create(config, seed: 11);
+        Dictionary<string, float[]> weights;
+        using (SafetensorsCheckpoint checkpoint = RandomCheckpoint.Create(config, seed: 11))
+        {
+            weights = checkpoint.Tensors.ToDictionary(t => t.Key, t => t.Value.ToFloat32());
+        }
+
         var options = new EngineOptions { Variant = variant, Device = DeviceKind.Cpu, MaxPromptTokens = 64, MaxNewTokens = 8, BudgetTokens = 64, OutlierChunks = 1, LocalChunks = 1 };
         using InferenceEngine engine = InferenceEngine.CreateRandom(options, CompiledModels.All, config, "tiny-llama3", 11);
         Assert.Contains(InferenceEngine.RandomModelLabel, engine.Name, StringComparison.Ordinal);

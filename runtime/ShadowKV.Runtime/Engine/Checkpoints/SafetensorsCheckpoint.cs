@@ -61,11 +61,11 @@ public sealed class SafetensorsCheckpoint : IDisposable
     }
 
     /// <summary>Opens one safetensors file.</summary>
-    public static SafetensorsCheckpoint OpenSingle(string file)
-    {
-        SafetensorsFile opened = SafetensorsFile.Open(file);
-        return new SafetensorsCheckpoint(opened.Path, [opened], new Dictionary<string, CheckpointTensor>(opened.Tensors, StringComparer.Ordinal));
-    }
+    public static SafetensorsCheckpoint OpenSingle(string file) => FromFile(SafetensorsFile.Open(file));
+
+    /// <summary>A checkpoint of one file (mapped or in memory), which it owns from now on.</summary>
+    internal static SafetensorsCheckpoint FromFile(SafetensorsFile file) =>
+        new(file.Path, [file], new Dictionary<string, CheckpointTensor>(file.Tensors, StringComparer.Ordinal));
 
     /// <summary>Opens a sharded checkpoint through its index's <c>weight_map</c>, checking it agrees with the shards.</summary>
     public static SafetensorsCheckpoint OpenIndex(string indexFile)

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 
 namespace ShadowKV.Runtime.Engine.Checkpoints;
 
@@ -9,11 +10,16 @@ namespace ShadowKV.Runtime.Engine.Checkpoints;
 /// One memory-mapped <c>.safetensors</c> file with a validated header. Tensor bytes are read straight from the
 /// mapping; nothing is copied until a tensor is converted. Dispose to unmap.
 /// </summary>
+/// <remarks>
+/// The same type also holds tensors laid out in native memory (<see cref="FromNativeMemory"/>): the built-in random
+/// model is such a "file", so it takes exactly the binding and upload path of a downloaded checkpoint.
+/// </remarks>
 public sealed unsafe class SafetensorsFile : IDisposable
 {
-    private readonly MemoryMappedFile _map;
+    private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly byte* _base;
+    private byte* _native; // owned block of an in-memory file; null once freed (and for a mapped file)
     private readonly Dictionary<string, CheckpointTensor> _tensors = new(StringComparer.Ordinal);
 
     private SafetensorsFile(string path, long length, IReadOnlyList<SafetensorsEntry> entries)
@@ -35,10 +41,16 @@ public sealed unsafe class SafetensorsFile : IDisposable
             throw;
         }
 
-        foreach (SafetensorsEntry entry in entries)
-        {
-            _tensors.Add(entry.Name, new CheckpointTensor(this, entry));
-        }
+        AddTensors(entries);
+    }
+
+    private SafetensorsFile(string label, byte* block, long length, IReadOnlyList<SafetensorsEntry> entries)
+    {
+        Path = label;
+        Length = length;
+        _base = block;
+        _native = block;
+        AddTensors(entries);
     }
 
     /// <summary>The file's full path.</summary>
@@ -75,9 +87,25 @@ public sealed unsafe class SafetensorsFile : IDisposable
         return new SafetensorsFile(path, length, entries);
     }
 
+    /// <summary>
+    /// Takes ownership of <paramref name="block"/> (from <see cref="NativeMemory.Alloc(nuint)"/>, freed on dispose),
+    /// whose bytes hold <paramref name="entries"/> at their offsets; <paramref name="label"/> stands in for the path.
+    /// </summary>
+    internal static SafetensorsFile FromNativeMemory(string label, byte* block, long length, IReadOnlyList<SafetensorsEntry> entries) =>
+        new(label, block, length, entries);
+
+    private void AddTensors(IReadOnlyList<SafetensorsEntry> entries)
+    {
+        foreach (SafetensorsEntry entry in entries)
+        {
+            _tensors.Add(entry.Name, new CheckpointTensor(this, entry));
+        }
+    }
+
     internal ReadOnlySpan<byte> Slice(long offset, long length)
     {
-        ObjectDisposedException.ThrowIf(_view is null || _view.SafeMemoryMappedViewHandle.IsClosed, this);
+        bool open = _map is null ? _native is not null : _view is not null && !_view.SafeMemoryMappedViewHandle.IsClosed;
+        ObjectDisposedException.ThrowIf(!open, this);
         if (length > int.MaxValue)
         {
             // Span is int-indexed; no supported model has a single tensor over 2 GiB in its checkpoint dtype.
@@ -87,7 +115,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         return new ReadOnlySpan<byte>(_base + offset, (int)length);
     }
 
-    /// <summary>Unmaps the file; tensors from it must not be read afterwards.</summary>
+    /// <summary>Unmaps the file (frees an in-memory one); tensors from it must not be read afterwards.</summary>
     public void Dispose()
     {
         if (_view is not null && !_view.SafeMemoryMappedViewHandle.IsClosed)
@@ -96,6 +124,11 @@ public sealed unsafe class SafetensorsFile : IDisposable
             _view.Dispose();
         }
 
-        _map.Dispose();
+        _map?.Dispose();
+        if (_native is not null)
+        {
+            NativeMemory.Free(_native);
+            _native = null;
+        }
     }
 }
