@@ -333,8 +333,15 @@ public sealed partial class GpuBackend
 
         public TimeSpan BuildTime { get; set; }
 
+        /// <summary>The captured decode step (decode programs only, after their first step).</summary>
+        public CudaGraph? Graph { get; set; }
+
+        /// <summary>The driver refused to capture this program; it stays eager.</summary>
+        public bool GraphRefused { get; set; }
+
         public void Dispose()
         {
+            Graph?.Dispose();
             foreach (KernelArgs args in Arguments)
             {
                 args.Dispose();

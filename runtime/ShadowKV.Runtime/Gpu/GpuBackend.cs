@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ShadowKV.Compiler.Plans;
 using ShadowKV.Runtime.Cuda;
+using ShadowKV.Runtime.Interop;
 using ShadowKV.Runtime.Engine.Checkpoints;
 using ShadowKV.Runtime.Engine.Execution;
 
@@ -126,18 +127,62 @@ public sealed partial class GpuBackend : IModelBackend
         try
         {
             UploadMetadata(program, batch);
-            foreach (Action step in program.Steps)
+            if (phase == PhaseKind.Decode && DecodeGraphFor(program) is CudaGraph graph)
             {
-                step();
+                graph.Launch(compute);
+            }
+            else
+            {
+                Enqueue(program);
             }
 
-            JoinStreams();
             return ReadLogits(program, batch);
         }
         finally
         {
             currentBatch = null;
         }
+    }
+
+    /// <summary>Decode steps replayed from a CUDA graph so far.</summary>
+    public long GraphReplays { get; private set; }
+
+    private void Enqueue(StepProgram program)
+    {
+        foreach (Action step in program.Steps)
+        {
+            step();
+        }
+
+        JoinStreams();
+    }
+
+    // A decode program's steps depend only on T (pointers, launch shapes and arguments are fixed per program; the
+    // step's tokens and positions arrive through the metadata buffers uploaded before), so one capture per T replays
+    // every later step of that size. A capture the driver refuses leaves this program eager and says why in Notes.
+    private CudaGraph? DecodeGraphFor(StepProgram program)
+    {
+        if (!options.DecodeGraphs || launcher.SynchronizeEachLaunch || program.GraphRefused)
+        {
+            return null; // SKV_CUDA_SYNC debugging synchronises after each launch, which a capture cannot contain
+        }
+
+        if (program.Graph is null)
+        {
+            try
+            {
+                program.Graph = CudaGraph.Capture(compute, _ => Enqueue(program), $"{program.Phase.Name} T={program.Tokens}");
+            }
+            catch (CudaException e)
+            {
+                program.GraphRefused = true;
+                notes.Add($"{program.Phase.Name} at T = {program.Tokens} runs eagerly: CUDA graph capture failed ({e.Message}).");
+                return null;
+            }
+        }
+
+        GraphReplays++;
+        return program.Graph;
     }
 
     public void ResetSlot(int slot)

@@ -46,6 +46,12 @@ public sealed record EngineOptions
 
     public ValuePlacement? Values { get; init; }
 
+    /// <summary>
+    /// GPU backend: capture each decode step shape (batch rows) as a CUDA graph once and replay it, so a decode step
+    /// costs one launch instead of one per kernel and GEMM. Off: every step is enqueued kernel by kernel (eager).
+    /// </summary>
+    public bool DecodeGraphs { get; init; } = true;
+
     /// <summary>The ShadowKV parameters in force: the model's defaults with these options applied.</summary>
     public ShadowKVSettings ResolveShadowKV(ShadowKVSettings? model)
     {
