@@ -167,10 +167,9 @@ public sealed partial class GpuBackend
         long perSlot = total / Symbols["B"];
         for (long layer = 0; layer < Symbols["L"]; layer++)
         {
-            long start = layer * memory.CacheBlockBytes + offset;
-            DeviceBuffer region = slot is null
-                ? memory.Caches.Slice(start, total)
-                : memory.Caches.Slice(start + slot.Value * perSlot, perSlot);
+            // The buffer starts at a planned (aligned) offset; one slot's rows inside it need not be aligned.
+            DeviceBuffer table = memory.Caches.Slice(layer * memory.CacheBlockBytes + offset, total);
+            DeviceBuffer region = slot is null ? table : table.Slice(slot.Value * perSlot, perSlot);
             compute.Fill(region, 0xFF);
         }
     }
