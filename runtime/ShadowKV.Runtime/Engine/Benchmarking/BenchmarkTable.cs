@@ -11,7 +11,7 @@ public static class BenchmarkTable
 {
     /// <summary>Column headers, in the order of <see cref="Row"/>'s values.</summary>
     public static IReadOnlyList<string> Columns { get; } =
-        ["kv", "context", "batch", "prefill s", "decode tok/s", "ms/step", "device mem", "pinned host", "vs full", "peer tok/s", "notes"];
+        ["kv", "context", "batch", "prefill s", "decode tok/s", "ms/step", "device mem", "pinned host", "vs full", "peer tok/s", "status"];
 
     /// <summary>Which columns hold numbers (right-aligned).</summary>
     public static IReadOnlyList<bool> Numeric { get; } = [false, true, true, true, true, true, true, true, true, true, false];
@@ -31,7 +31,7 @@ public static class BenchmarkTable
             m is null ? "–" : AdmissionControl.Format(m.PinnedHostBytes),
             cell.SpeedupOverFull is double speedup ? Number(speedup, "F2") + "×" : "–",
             Peer(report.PeerAt(cell.Context, cell.Batch)),
-            Notes(cell),
+            Status(cell.Status),
         ];
     }
 
@@ -52,13 +52,49 @@ public static class BenchmarkTable
             text.Append("| ").AppendJoin(" | ", Row(report, cell).Select(v => v.Replace("|", "\\|", StringComparison.Ordinal))).AppendLine(" |");
         }
 
-        foreach (PeerCell peer in report.Peer.Where(p => p.Details is not null).Take(1))
+        text.AppendLine();
+        foreach (string line in Footnotes(report))
         {
-            text.AppendLine().Append("Peer (").Append(peer.Peer).Append(", full attention): ").AppendLine(peer.Details);
+            text.Append("- ").AppendLine(line);
         }
 
         return text.ToString();
     }
+
+    /// <summary>
+    /// What the table's rows cannot hold: why cells were not measured, the ShadowKV settings in force, the peer's
+    /// results and how it ran, and the engine's notes.
+    /// </summary>
+    public static IReadOnlyList<string> Footnotes(BenchmarkReport report)
+    {
+        var lines = new List<string>
+        {
+            "decode tok/s = batch × timed steps / seconds; memory is the backend's after the cell; vs full = decode tok/s over full attention at the same context and batch",
+        };
+        lines.AddRange(report.Cells.Where(c => c.Status != CellStatus.Measured)
+            .Select(c => $"{c.Variant} {c.Context}×{c.Batch}: {Status(c.Status)}: {c.Reason}"));
+        lines.AddRange(report.Cells.Select(c => c.ShadowKV).OfType<ShadowKVCellSettings>().Distinct().Select(s => string.Create(CultureInfo.InvariantCulture,
+            $"shadowkv: budget {s.BudgetTokens} tokens, rank {s.Rank}, chunk {s.ChunkSize}, outlier chunks {s.OutlierChunks}, local chunks {s.LocalChunks}, values {s.Values}")));
+        if (report.Peer.Count > 0)
+        {
+            lines.Add($"peer {report.Peer[0].Peer}: Hugging Face transformers, full attention only (the authors' ShadowKV needs flashinfer and custom CUDA kernels the GPU host does not have)");
+            lines.AddRange(report.Peer.Select(p => $"peer {p.Context}×{p.Batch}: {PeerSummary(p)}"));
+        }
+
+        lines.AddRange(report.Cells.SelectMany(c => c.Notes).Distinct(StringComparer.Ordinal).Select(n => $"note: {n}"));
+        return lines;
+    }
+
+    /// <summary>One line on a peer cell: its numbers and how it ran, or why it has none.</summary>
+    public static string PeerSummary(PeerCell cell) => cell.Status switch
+    {
+        PeerStatus.Measured => string.Create(CultureInfo.InvariantCulture,
+            $"{cell.TokensPerSecond:F1} tok/s, {cell.MillisecondsPerStep:F1} ms/step, prefill {cell.PrefillSeconds:F1} s, peak {(cell.PeakMemoryBytes is long peak ? AdmissionControl.Format(peak) : "?")}")
+            + (cell.Details is null ? "" : $" ({cell.Details})"),
+        PeerStatus.Unavailable => $"peer unavailable: {cell.Reason}",
+        PeerStatus.DoesNotFit => $"does not fit: {cell.Reason}",
+        _ => $"failed: {cell.Reason}",
+    };
 
     /// <summary>What was measured where: machine, model shape, seed and steps.</summary>
     public static IReadOnlyList<string> HeaderLines(BenchmarkReport report)
@@ -85,13 +121,11 @@ public static class BenchmarkTable
         _ => "failed",
     };
 
-    private static string Notes(BenchmarkCell cell) => cell switch
+    private static string Status(CellStatus status) => status switch
     {
-        { Status: CellStatus.DoesNotFit } => $"does not fit: {cell.Reason}",
-        { Status: CellStatus.Failed } => $"failed: {cell.Reason}",
-        { ShadowKV: { } s } => string.Create(CultureInfo.InvariantCulture,
-            $"budget {s.BudgetTokens}, rank {s.Rank}, outliers {s.OutlierChunks}, values {s.Values}"),
-        _ => "",
+        CellStatus.Measured => "ok",
+        CellStatus.DoesNotFit => "does not fit",
+        _ => "failed",
     };
 
     private static string Number(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);

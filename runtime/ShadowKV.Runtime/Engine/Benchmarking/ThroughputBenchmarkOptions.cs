@@ -28,7 +28,7 @@ public sealed record ThroughputBenchmarkOptions
     public IReadOnlyList<AttentionVariant> Variants { get; init; } = [AttentionVariant.Full, AttentionVariant.ShadowKV];
 
     /// <summary>Untimed decode steps after prefill (the first step of a shape builds its launch program).</summary>
-    public int WarmupSteps { get; init; } = 2;
+    public int WarmupSteps { get; init; } = 4;
 
     /// <summary>Timed decode steps.</summary>
     public int DecodeSteps { get; init; } = 32;
