@@ -144,14 +144,12 @@ public static class BenchCommand
         return new HuggingFacePeer(script);
     }
 
+    // Header and footnotes are plain lines (never wrapped, so they can be copied); the table is Spectre's.
     private static void Print(TextWriter output, BenchmarkReport report)
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
-        // Redirected output (a log, a file) has no width; keep every row on one line there.
-        console.Profile.Width = Math.Max(console.Profile.Width, 140);
         foreach (string line in BenchmarkTable.HeaderLines(report))
         {
-            console.WriteLine(line);
+            output.WriteLine(line);
         }
 
         var table = new Table();
@@ -165,11 +163,16 @@ public static class BenchCommand
             table.AddRow(BenchmarkTable.Row(report, cell).Select(Markup.Escape).ToArray());
         }
 
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        // Redirected output (a log, a file) reports a narrow width; keep every row on one line there.
+        console.Profile.Width = Math.Max(console.Profile.Width, 140);
         console.Write(table);
         foreach (string line in BenchmarkTable.Footnotes(report))
         {
-            console.WriteLine(line);
+            output.WriteLine(line);
         }
+
+        output.Flush();
     }
 
     private static string Progress(BenchmarkCell cell) => cell switch
