@@ -5,6 +5,7 @@ using ShadowKV.Cli.Commands;
 var root = new RootCommand("ShadowKV.Compiler: long-context inference with compiled models and ShadowKV.")
 {
     GenerateCommand.Create(),
+    BenchCommand.Create(),
     InfoCommand.Create(),
     KernelsCommand.Create(),
 };

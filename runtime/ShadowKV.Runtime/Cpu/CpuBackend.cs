@@ -63,6 +63,19 @@ public sealed partial class CpuBackend : IModelBackend
 
     public PlanSymbols Symbols { get; }
 
+    /// <summary>
+    /// The float32 weights and every array allocated so far (caches are allocated on first use, so this grows with
+    /// the first prefill); the values a GPU would pin in host memory are counted as host bytes.
+    /// </summary>
+    public (long DeviceBytes, long PinnedHostBytes) Footprint
+    {
+        get
+        {
+            (long device, long host) = _buffers.AllocatedBytes();
+            return (_weights.BFloat16Bytes * 2 + device, host);
+        }
+    }
+
     public float[] Forward(PhaseKind phase, StepBatch batch)
     {
         PhasePlan plan = phase == PhaseKind.Prefill ? _prefill : _decode;

@@ -61,6 +61,28 @@ internal sealed class CpuBuffers
         return checked((int)(IsCache(name) ? _symbols : _stepSymbols).Evaluate(dim));
     }
 
+    /// <summary>
+    /// Bytes of the arrays allocated so far (4 per element): HostCache buffers (what a GPU keeps in pinned host memory)
+    /// apart from everything else (caches and the reusable step arrays).
+    /// </summary>
+    public (long Device, long Host) AllocatedBytes()
+    {
+        long device = _step.Values.Sum(a => a.LongLength * 4), host = 0;
+        foreach ((string name, Array array) in _layers.SelectMany(layer => layer))
+        {
+            if (_cacheSpecs[name].Lifetime == BufferLifetime.HostCache)
+            {
+                host += array.LongLength * 4;
+            }
+            else
+            {
+                device += array.LongLength * 4;
+            }
+        }
+
+        return (device, host);
+    }
+
     /// <summary>Empties one sequence slot in every layer's caches: zeros, and −1 (empty) in working-slot tables.</summary>
     public void ResetSlot(int slot, int slots)
     {

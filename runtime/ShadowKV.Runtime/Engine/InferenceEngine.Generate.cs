@@ -63,18 +63,7 @@ public sealed partial class InferenceEngine
         int steps = 0;
         while (sequences.Any(s => s.Stopped is null))
         {
-            var chunks = new List<SequenceChunk>(slots);
-            for (int slot = 0; slot < slots; slot++)
-            {
-                // Finished sequences repeat their last token at its position (rewriting identical rows, read by no one);
-                // unused slots run token 0 of an empty sequence: decode steps always carry T = B rows.
-                Sequence? s = slot < sequences.Count ? sequences[slot] : null;
-                chunks.Add(s is null
-                    ? new SequenceChunk(slot, [0], 0, 0)
-                    : new SequenceChunk(slot, [s.LastToken], s.NextPosition, s.Request.PromptTokens.Count));
-            }
-
-            float[] logits = Backend.Forward(PhaseKind.Decode, StepBatch.Create(chunks, slots, Capacity));
+            float[] logits = DecodeStep(sequences);
             steps++;
             foreach (Sequence sequence in sequences.Where(s => s.Stopped is null))
             {
@@ -95,6 +84,24 @@ public sealed partial class InferenceEngine
             return new GenerationResult(s.Slot, s.Generated.ToArray(), s.Text.ToString(), s.Stopped ?? StopReason.MaxTokens);
         }).ToArray();
         return new GenerationBatchResult(results, prefillTime, decodeTime, steps, Backend.DeviceName, Backend.Variant, Notes);
+    }
+
+    // One decode step: every slot's next token in one Forward, returning the logits [B, vocab].
+    private float[] DecodeStep(List<Sequence> sequences)
+    {
+        int slots = Options.MaxBatch;
+        var chunks = new List<SequenceChunk>(slots);
+        for (int slot = 0; slot < slots; slot++)
+        {
+            // Finished sequences repeat their last token at its position (rewriting identical rows, read by no one);
+            // unused slots run token 0 of an empty sequence: decode steps always carry T = B rows.
+            Sequence? s = slot < sequences.Count ? sequences[slot] : null;
+            chunks.Add(s is null
+                ? new SequenceChunk(slot, [0], 0, 0)
+                : new SequenceChunk(slot, [s.LastToken], s.NextPosition, s.Request.PromptTokens.Count));
+        }
+
+        return Backend.Forward(PhaseKind.Decode, StepBatch.Create(chunks, slots, Capacity));
     }
 
     // Tokens one sequence may occupy in the backend's cache (full attention: prompt + generated in one cache).

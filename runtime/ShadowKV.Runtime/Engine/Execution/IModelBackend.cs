@@ -16,6 +16,12 @@ public interface IModelBackend : IDisposable
     PlanSymbols Symbols { get; }
 
     /// <summary>
+    /// Bytes this backend holds now: on its compute device (weights, activations, caches; the CPU backend's arrays)
+    /// and in host memory for offloaded ShadowKV values (pinned on the GPU).
+    /// </summary>
+    (long DeviceBytes, long PinnedHostBytes) Footprint { get; }
+
+    /// <summary>
     /// Runs one step of the phase (<see cref="PhaseKind.Prefill"/> for prompt tokens, <see cref="PhaseKind.Decode"/>
     /// for one token per sequence) and returns the logits of each sequence's last token in the step, [B, vocab]
     /// (rows of slots not in the step are unspecified).

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+
+namespace ShadowKV.Runtime.Engine;
+
+/// <summary>How long one batch took to prefill and to decode, as <see cref="InferenceEngine.TimeDecode"/> measured it.</summary>
+/// <param name="Batch">Sequences decoded together (each step produces one token per sequence).</param>
+/// <param name="PrefillTime">Wall time of the prefill of every prompt, including the first-call setup of that step shape.</param>
+/// <param name="WarmupSteps">Decode steps run before the clock started.</param>
+/// <param name="DecodeSteps">Decode steps timed.</param>
+/// <param name="DecodeTime">Wall time of the timed decode steps.</param>
+public sealed record DecodeTiming(int Batch, TimeSpan PrefillTime, int WarmupSteps, int DecodeSteps, TimeSpan DecodeTime)
+{
+    /// <summary>Generated tokens per second over the timed steps: batch × steps / seconds.</summary>
+    public double TokensPerSecond => DecodeTime > TimeSpan.Zero ? Batch * (double)DecodeSteps / DecodeTime.TotalSeconds : 0;
+
+    /// <summary>Mean wall time of one timed decode step (all sequences), in milliseconds.</summary>
+    public double MillisecondsPerStep => DecodeSteps > 0 ? DecodeTime.TotalMilliseconds / DecodeSteps : 0;
+}
+
+public sealed partial class InferenceEngine
+{
+    /// <summary>
+    /// Times a batch the way a throughput benchmark needs it: prefill every prompt (as <see cref="Generate"/> does),
+    /// run <paramref name="warmupSteps"/> decode steps untimed (the first step of a shape builds its launch program),
+    /// then time <paramref name="decodeSteps"/> decode steps of greedy tokens. No sequence stops early: EOS and stop
+    /// ids are ignored, so every step decodes the whole batch. Each step returns its logits to the host, so the
+    /// clock reads synchronised device work.
+    /// </summary>
+    public DecodeTiming TimeDecode(IReadOnlyList<IReadOnlyList<int>> prompts, int warmupSteps, int decodeSteps)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentOutOfRangeException.ThrowIfNegative(warmupSteps);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(decodeSteps);
+
+        // Prefill samples the first token; each decode step one more.
+        int newTokens = 1 + warmupSteps + decodeSteps;
+        var requests = prompts.Select(p => new GenerationRequest(p) { MaxNewTokens = newTokens, StopAtEos = false }).ToList();
+        Validate(requests);
+        var sequences = requests.Select((r, i) => new Sequence(i, r, Tokenizer)).ToList();
+        for (int slot = 0; slot < Options.MaxBatch; slot++)
+        {
+            Backend.ResetSlot(slot);
+        }
+
+        var clock = Stopwatch.StartNew();
+        Prefill(sequences, onToken: null);
+        TimeSpan prefillTime = clock.Elapsed;
+        for (int step = 0; step < warmupSteps; step++)
+        {
+            DecodeAndAccept(sequences);
+        }
+
+        clock.Restart();
+        for (int step = 0; step < decodeSteps; step++)
+        {
+            DecodeAndAccept(sequences);
+        }
+
+        return new DecodeTiming(sequences.Count, prefillTime, warmupSteps, decodeSteps, clock.Elapsed);
+    }
+
+    private void DecodeAndAccept(List<Sequence> sequences)
+    {
+        float[] logits = DecodeStep(sequences);
+        foreach (Sequence sequence in sequences)
+        {
+            Accept(sequence, logits, onToken: null);
+        }
+    }
+}
