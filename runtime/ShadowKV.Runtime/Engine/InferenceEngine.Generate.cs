@@ -36,8 +36,8 @@ public sealed partial class InferenceEngine
     }
 
     /// <summary>
-    /// Generates for a ragged batch: prefill (every prompt in one step, or in chunks of
-    /// <see cref="EngineOptions.PrefillChunkTokens"/> for full attention), then one decode step per token for all
+    /// Generates for a ragged batch: prefill (prompts packed into steps of <see cref="EngineOptions.PrefillStepTokens"/>,
+    /// each whole, or in chunks of <see cref="EngineOptions.PrefillChunkTokens"/> for full attention), then one decode step per token for all
     /// sequences together, sampling each with its own sampler, until each hits a stop id or its token limit.
     /// <paramref name="onToken"/> receives each sequence's text as it completes. Requests are validated before any work.
     /// </summary>
@@ -107,19 +107,43 @@ public sealed partial class InferenceEngine
     // Tokens one sequence may occupy in the backend's cache (full attention: prompt + generated in one cache).
     private int Capacity => Options.MaxPromptTokens + Options.MaxNewTokens;
 
+    // Packs the prompts into steps of at most PrefillStepTokens tokens (the plan's T), in slot order. Full attention may
+    // split a prompt anywhere, since later chunks attend to the cached earlier ones; ShadowKV needs each prompt whole in
+    // one step, which its options guarantee fits an empty step.
     private void Prefill(List<Sequence> sequences, Action<TokenEvent>? onToken)
     {
-        int chunk = Backend.Variant == AttentionVariant.Full && Options.PrefillChunkTokens is int size ? size : int.MaxValue;
+        bool full = Backend.Variant == AttentionVariant.Full;
+        int chunk = full && Options.PrefillChunkTokens is int size ? size : int.MaxValue;
+        int stepTokens = Options.ResolvedPrefillStepTokens;
         List<Sequence> pending = sequences.Where(s => s.Stopped is null).ToList();
         while (pending.Count > 0)
         {
-            var chunks = pending.Select(s =>
+            var step = new List<(Sequence Sequence, SequenceChunk Chunk)>();
+            int used = 0;
+            foreach (Sequence s in pending)
             {
                 int count = Math.Min(chunk, s.Request.PromptTokens.Count - s.Prefilled);
-                return new SequenceChunk(s.Slot, s.Request.PromptTokens.Skip(s.Prefilled).Take(count).ToArray(), s.Prefilled, s.Request.PromptTokens.Count);
-            }).ToList();
-            float[] logits = Backend.Forward(PhaseKind.Prefill, StepBatch.Create(chunks, Options.MaxBatch, Capacity));
-            foreach ((Sequence s, SequenceChunk c) in pending.Zip(chunks))
+                if (used + count > stepTokens)
+                {
+                    if (!full || used == stepTokens)
+                    {
+                        break;
+                    }
+
+                    count = stepTokens - used;
+                }
+
+                step.Add((s, new SequenceChunk(s.Slot, s.Request.PromptTokens.Skip(s.Prefilled).Take(count).ToArray(), s.Prefilled, s.Request.PromptTokens.Count)));
+                used += count;
+            }
+
+            if (step.Count == 0)
+            {
+                throw new InvalidOperationException($"A {pending[0].Request.PromptTokens.Count}-token prompt does not fit a prefill step of {stepTokens} tokens.");
+            }
+
+            float[] logits = Backend.Forward(PhaseKind.Prefill, StepBatch.Create(step.Select(x => x.Chunk).ToList(), Options.MaxBatch, Capacity));
+            foreach ((Sequence s, SequenceChunk c) in step)
             {
                 s.Prefilled += c.Tokens.Count;
                 if (s.Prefilled == s.Request.PromptTokens.Count)

@@ -75,7 +75,7 @@ public sealed class ShadowKVEndToEndTests(ITestOutputHelper output)
         // head_dim 128, Hkv 1); the budget covers both prompts and rank = Hkv·d, so ShadowKV equals full attention up
         // to bf16 rounding (as in the single-sequence test above).
         int[][] prompts = [Prompt(300, seed: 4), Prompt(237, seed: 5)];
-        var full = new EngineOptions { Variant = AttentionVariant.Full, Device = DeviceKind.Gpu, MaxBatch = 2, MaxPromptTokens = 300, MaxNewTokens = 8 };
+        var full = new EngineOptions { Variant = AttentionVariant.Full, Device = DeviceKind.Gpu, MaxBatch = 2, MaxPromptTokens = 300, MaxNewTokens = 8, PrefillStepTokens = 600 };
         var sparse = full with { Variant = AttentionVariant.ShadowKV, BudgetTokens = 1024, Rank = 128, OutlierChunks = 2, LocalChunks = 2, Values = values };
         using InferenceEngine reference = InferenceEngine.CreateRandom(full, CompiledModels.All, seed: 9);
         using InferenceEngine model = InferenceEngine.CreateRandom(sparse, CompiledModels.All, seed: 9);
@@ -86,7 +86,7 @@ public sealed class ShadowKVEndToEndTests(ITestOutputHelper output)
             backend.ResetSlot(1);
         }
 
-        // ShadowKV prefill is one step per engine call with every prompt in it (one-shot per sequence).
+        // Both prompts in one prefill step (PrefillStepTokens 600), each whole as ShadowKV needs.
         StepBatch prefill = StepBatch.Create([new SequenceChunk(0, prompts[0], 0, prompts[0].Length), new SequenceChunk(1, prompts[1], 0, prompts[1].Length)], 2, capacity);
         float[] expected = reference.Backend.Forward(PhaseKind.Prefill, prefill), actual = model.Backend.Forward(PhaseKind.Prefill, prefill);
         for (int step = 0; step <= 4; step++)

@@ -52,6 +52,40 @@ public sealed class RandomModelTests(ITestOutputHelper output)
         Assert.True(worst / scale < 2e-5, $"relative logit error {worst / scale}");
     }
 
+    [Theory]
+    [InlineData(AttentionVariant.Full, 128, 64)]     // one step of both prompts against one prompt per step
+    [InlineData(AttentionVariant.Full, 128, 40)]     // … against steps that split prompts across steps
+    [InlineData(AttentionVariant.ShadowKV, 128, 64)] // ShadowKV: a later step must leave the first slot's state alone
+    public void PromptsPackedIntoSmallerPrefillStepsGenerateTheSameTokens(AttentionVariant variant, int together, int apart)
+    {
+        ModelConfig config = ModelConfig.Preset("tiny-llama3") with { NumHiddenLayers = 2 };
+        var options = new EngineOptions
+        {
+            Variant = variant, Device = DeviceKind.Cpu, MaxBatch = 2, MaxPromptTokens = 64, MaxNewTokens = 8,
+            BudgetTokens = 24, OutlierChunks = 1, LocalChunks = 1,
+        };
+        int[][] prompts = [[.. Enumerable.Range(0, 61).Select(i => (i * 37 + 5) % 512)], [.. Enumerable.Range(0, 45).Select(i => (i * 91 + 11) % 512)]];
+        IReadOnlyList<int>[] Generate(int stepTokens)
+        {
+            using InferenceEngine engine = InferenceEngine.CreateRandom(options with { PrefillStepTokens = stepTokens }, CompiledModels.All, config, "tiny-llama3", 4);
+            Assert.Equal(stepTokens, engine.Backend.Symbols["T"]);
+            GenerationBatchResult result = engine.Generate([.. prompts.Select(p => new GenerationRequest(p) { MaxNewTokens = 8, StopAtEos = false })]);
+            return [.. result.Sequences.Select(s => s.Tokens)];
+        }
+
+        IReadOnlyList<int>[] expected = Generate(together), actual = Generate(apart);
+        Assert.Equal(expected[0], actual[0]);
+        Assert.Equal(expected[1], actual[1]);
+    }
+
+    [Fact]
+    public void ShadowKVRefusesAPrefillStepSmallerThanAPrompt()
+    {
+        var options = new EngineOptions { Variant = AttentionVariant.ShadowKV, Device = DeviceKind.Cpu, MaxPromptTokens = 64, PrefillStepTokens = 32 };
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => InferenceEngine.CreateRandom(options, CompiledModels.All).Dispose());
+        Assert.Contains("ShadowKV prefills each prompt in one step", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TheBuiltInModelGeneratesDeterministically()
     {

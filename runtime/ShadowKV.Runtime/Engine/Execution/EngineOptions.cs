@@ -35,6 +35,17 @@ public sealed record EngineOptions
     /// </summary>
     public int? PrefillChunkTokens { get; init; }
 
+    /// <summary>
+    /// Tokens one prefill step carries across the batch: the plan's T, which sizes the activation arena. Prompts (or
+    /// their chunks) are packed into steps of at most this many tokens, so a batch of long prompts is prefilled a
+    /// sequence at a time rather than all at once. Null: <see cref="MaxPromptTokens"/>, one whole prompt per step.
+    /// ShadowKV prefills each prompt in one step, so it needs at least <see cref="MaxPromptTokens"/>.
+    /// </summary>
+    public int? PrefillStepTokens { get; init; }
+
+    /// <summary><see cref="PrefillStepTokens"/> in force.</summary>
+    public int ResolvedPrefillStepTokens => PrefillStepTokens ?? MaxPromptTokens;
+
     /// <summary>Sparse budget in tokens (rounded down to whole chunks); null: the model's default.</summary>
     public int? BudgetTokens { get; init; }
 

@@ -32,7 +32,7 @@ public sealed class PlanSymbols
         long d = symbols["d"], hkv = symbols["Hkv"];
         symbols["D"] = hkv * d;
         symbols["B"] = options.MaxBatch;
-        symbols["T"] = options.MaxPromptTokens * (long)options.MaxBatch;
+        symbols["T"] = PrefillStepTokens(options);
         ShadowKVSettings shadow = options.ResolveShadowKV(modelShadowKV);
         long c = shadow.ChunkSize;
         if (options.Variant == AttentionVariant.ShadowKV)
@@ -59,6 +59,24 @@ public sealed class PlanSymbols
         symbols["o"] = shadow.OutlierChunks;
         symbols["nloc"] = shadow.LocalChunks;
         return new PlanSymbols(symbols, notes);
+    }
+
+    // The largest prefill step; the engine packs prompts into steps of at most this many tokens.
+    private static long PrefillStepTokens(EngineOptions options)
+    {
+        int step = options.ResolvedPrefillStepTokens;
+        if (step <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"PrefillStepTokens is {step}; a prefill step needs at least one token.");
+        }
+
+        if (options.Variant == AttentionVariant.ShadowKV && step < options.MaxPromptTokens)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options),
+                $"PrefillStepTokens is {step}, below MaxPromptTokens = {options.MaxPromptTokens}: ShadowKV prefills each prompt in one step.");
+        }
+
+        return step;
     }
 
     /// <summary>The same binding with this step's token count (prefill: all prompt tokens; decode: one per sequence).</summary>
