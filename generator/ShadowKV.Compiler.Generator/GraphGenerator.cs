@@ -14,8 +14,11 @@ public sealed partial class GraphGenerator : IIncrementalGenerator
 {
     public const string ModelAttribute = "ShadowKV.Compiler.ModelAttribute";
 
+    /// <summary>The runtime's engine: where the compilation references it, each model also gets a <c>Load</c> method.</summary>
+    public const string EngineType = "ShadowKV.Runtime.Engine.InferenceEngine";
+
     /// <summary>Tracking names of the steps (tests assert they are cached on a second run).</summary>
-    public static readonly string[] TrackedSteps = ["Parse", "Compile", "Registry"];
+    public static readonly string[] TrackedSteps = ["Parse", "Compile", "Registry", "Loader"];
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
@@ -47,5 +50,22 @@ public sealed partial class GraphGenerator : IIncrementalGenerator
             .Select(static (names, _) => EmitRegistry(names.OrderBy(n => n, System.StringComparer.Ordinal).ToArray()))
             .WithTrackingName("Registry");
         context.RegisterSourceOutput(registry, static (output, source) => output.AddSource("CompiledModels.g.cs", source));
+
+        // Model.Load(dir, options) needs the runtime, which a model assembly may or may not reference; the bool is
+        // equatable, so an edit elsewhere in the compilation re-emits nothing.
+        IncrementalValueProvider<bool> referencesRuntime = context.CompilationProvider
+            .Select(static (compilation, _) => compilation.GetTypeByMetadataName(EngineType) is not null);
+        IncrementalValuesProvider<GeneratedLoader> loaders = compiled
+            .Where(static m => m.Source.Length > 0)
+            .Combine(referencesRuntime)
+            .Select(static (pair, _) => pair.Right ? EmitLoader(pair.Left.FullName) : GeneratedLoader.None)
+            .WithTrackingName("Loader");
+        context.RegisterSourceOutput(loaders, static (output, loader) =>
+        {
+            if (loader.Source.Length > 0)
+            {
+                output.AddSource(loader.HintName, loader.Source);
+            }
+        });
     }
 }

@@ -33,6 +33,18 @@ public sealed class GeneratorSnapshotTests
     }
 
     [Fact]
+    public void AModelAssemblyReferencingTheRuntimeGetsALoadMethod()
+    {
+        var (_, withRuntime, diagnostics) = GeneratorHarness.Run(GeneratorHarness.CompilationWithRuntime(GeneratorHarness.ModelFiles("Llama")));
+        var (_, withoutRuntime, _) = GeneratorHarness.Run(GeneratorHarness.Compilation(GeneratorHarness.ModelFiles("Llama")));
+
+        Assert.Empty(diagnostics); // the generated Load compiles against the runtime's InferenceEngine and EngineOptions
+        var loader = withRuntime.Results.Single().GeneratedSources.Single(s => s.HintName == "ShadowKV.Models.Llama.Load.g.cs");
+        Snapshot.Verify("Llama.Load.g", loader.SourceText.ToString(), "cs");
+        Assert.DoesNotContain(withoutRuntime.Results.Single().GeneratedSources, s => s.HintName.EndsWith(".Load.g.cs", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void RegistryListsEveryModelOfTheAssembly()
     {
         var files = GeneratorHarness.ModelFiles("Llama").Concat(GeneratorHarness.ModelFiles("Qwen2")).ToArray();

@@ -19,6 +19,10 @@ public static class GeneratorHarness
             References,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
+    /// <summary>As <see cref="Compilation"/>, also referencing the runtime (as models/ does), which adds Model.Load.</summary>
+    public static CSharpCompilation CompilationWithRuntime(params (string Path, string Text)[] files) =>
+        Compilation(files).AddReferences(MetadataReference.CreateFromFile(typeof(ShadowKV.Runtime.Engine.InferenceEngine).Assembly.Location));
+
     public static GeneratorDriver Driver() =>
         CSharpGeneratorDriver.Create(
             new[] { new GraphGenerator().AsSourceGenerator() },

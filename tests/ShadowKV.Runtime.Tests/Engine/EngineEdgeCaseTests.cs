@@ -1,6 +1,7 @@
 using ShadowKV.Compiler.Plans;
 using ShadowKV.Models;
 using ShadowKV.Runtime.Engine;
+using ShadowKV.Runtime.Engine.Checkpoints;
 using ShadowKV.Runtime.Engine.Execution;
 
 namespace ShadowKV.Runtime.Tests.Engine;
@@ -75,5 +76,19 @@ public sealed class EngineEdgeCaseTests
         using InferenceEngine engine = model.Load(Stories260K.ShadowKV(budget: 64));
         var half = StepBatch.Create([new SequenceChunk(0, model.PromptIds[..8], 0, model.PromptIds.Length)], 1, 512);
         Assert.Contains("one-shot", Assert.Throws<NotSupportedException>(() => engine.Backend.Forward(PhaseKind.Prefill, half)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheGeneratedLoadBindsItsOwnArchitectureAndRefusesAnother()
+    {
+        var model = Stories260K.Require();
+        using (InferenceEngine engine = Llama.Load(model.Directory, Stories260K.Full))
+        {
+            Assert.Equal("Llama", engine.Model.Name);
+            Assert.Equal(model.PromptGreedy100[..5], engine.Generate([new GenerationRequest(model.PromptIds) { MaxNewTokens = 5 }]).Sequences[0].Tokens);
+        }
+
+        var refused = Assert.Throws<ModelConfigException>(() => Qwen2.Load(model.Directory, Stories260K.Full));
+        Assert.Contains("LlamaForCausalLM is not supported; supported architectures: Qwen2ForCausalLM", refused.Message, StringComparison.Ordinal);
     }
 }
