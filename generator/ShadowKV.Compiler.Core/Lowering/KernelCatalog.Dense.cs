@@ -72,7 +72,8 @@ public static partial class KernelCatalog
             new("const float* __restrict__ gate", "in:gate"),
             new("const float* __restrict__ up", "in:up"),
             new("bf16* __restrict__ y", "out:y"),
-            new("int n", "sym:rows * ffn"),
+            new("int rows", "sym:rows"),
+            new("int width", "sym:ffn"),
         },
         256, new[] { "ceildiv(rows * ffn, 1024)", "1", "1" }, "0");
 

@@ -75,11 +75,33 @@ public sealed class DenseKernelTests(ITestOutputHelper output)
         DeviceBuffer y = rig.Poisoned((long)t * ffn * 2);
         int n = t * ffn;
         rig.Launch(KernelRig.Kernel(Prefill, LlamaCuda.PrefillFull, "llama_prefill_silu_mul"), new Dim3((uint)((n + 1023) / 1024)), new Dim3(256), 0,
-            rig.Upload(gate), rig.Upload(up), y, n);
+            rig.Upload(gate), rig.Upload(up), y, t, ffn);
         var expected = new float[n];
         CpuKernels.SiluMul(gate, up, expected);
         // bf16 output (one ulp) after __expf (relative error ~1e-6): abs 1e-6 near zero.
         Compare.Close(rig.DownloadBf16(y, n), expected, 1e-6, Bf16Ulp, "silu_mul");
+    }
+
+    [GpuFact]
+    public void Silu_mul_reaches_elements_past_two_to_the_31()
+    {
+        // A 150K-token prefill of an 8B shape: 150000 × 14336 = 2.15e9 elements, past int32 (21.5 GB of buffers).
+        // Constant inputs (byte fills) keep the host side small; the elements around 2³¹ and at the end are checked.
+        const int rows = 150_000, ffn = 14336;
+        long n = (long)rows * ffn;
+        using var rig = new KernelRig(n * 10 + (64L << 20));
+        DeviceBuffer gate = rig.Poisoned(n * 4), up = rig.Poisoned(n * 4), y = rig.Poisoned(n * 2);
+        rig.Stream.Fill(gate, 0x3F); // 0x3F3F3F3F = 0.7470
+        rig.Stream.Fill(up, 0x40);   // 0x40404040 = 3.0039
+        rig.Launch(KernelRig.Kernel(Prefill, LlamaCuda.PrefillFull, "llama_prefill_silu_mul"), new Dim3((uint)((n + 1023) / 1024)), new Dim3(256), 0,
+            gate, up, y, rows, ffn);
+        float g = BitConverter.Int32BitsToSingle(0x3F3F3F3F), u = BitConverter.Int32BitsToSingle(0x40404040);
+        float value = g / (1 + MathF.Exp(-g)) * u;
+        foreach (long start in new[] { (1L << 31) - 8, n - 16 })
+        {
+            float[] actual = rig.DownloadBf16(y.Slice(start * 2, 16 * 2), 16);
+            Compare.Close(actual, Enumerable.Repeat(value, 16).ToArray(), 1e-6, Bf16Ulp, $"silu_mul at element {start}");
+        }
     }
 
     [GpuFact]

@@ -776,7 +776,8 @@ __global__ void __launch_bounds__(256) llama_prefill_add_rms_norm(
 // --------------------------------------------------------------------------------------------------------------
 // ---- silu_mul ----------------------------------------------------------------------------------------------------
 // Op silu_mul: y = silu(gate) · up, elementwise.
-//   gate [T, ffn] f32, up [T, ffn] f32, y [T, ffn] bf16; treated as flat arrays of n = T·ffn elements.
+//   gate [T, ffn] f32, up [T, ffn] f32, y [T, ffn] bf16; treated as flat arrays of n = T·ffn elements. n is 64-bit:
+//   a 150K-token prefill of an 8B shape (ffn 14336) already passes 2³¹ elements.
 // Launch: grid (ceildiv(n, 1024)), block 256 — each thread owns 4 consecutive elements: two float4 loads and one
 // 8-byte store when the pointers are aligned, else a scalar tail.
 // Precision: f32 math (silu(g) = g / (1 + e^−g) with the fast exp, rel. error ~1e-6), one rounding to bf16.
@@ -793,9 +794,11 @@ __global__ void __launch_bounds__(256) llama_prefill_silu_mul(
     const float* __restrict__ gate, // [T, ffn]
     const float* __restrict__ up,   // [T, ffn]
     bf16* __restrict__ y,           // [T, ffn]
-    int n)                          // T·ffn
+    int rows,                       // T
+    int width)                      // ffn
 {
     using namespace skv_silu_mul;
+    const i64 n = (i64)rows * width;
     const i64 i0 = ((i64)blockIdx.x * THREADS + threadIdx.x) * PER_THREAD;
     if (i0 >= n) return;
     const bool aligned = (((u64)gate | (u64)up) & 15) == 0 && ((u64)y & 7) == 0;
@@ -1524,7 +1527,8 @@ __global__ void __launch_bounds__(256) llama_decode_add_rms_norm(
 // --------------------------------------------------------------------------------------------------------------
 // ---- silu_mul ----------------------------------------------------------------------------------------------------
 // Op silu_mul: y = silu(gate) · up, elementwise.
-//   gate [T, ffn] f32, up [T, ffn] f32, y [T, ffn] bf16; treated as flat arrays of n = T·ffn elements.
+//   gate [T, ffn] f32, up [T, ffn] f32, y [T, ffn] bf16; treated as flat arrays of n = T·ffn elements. n is 64-bit:
+//   a 150K-token prefill of an 8B shape (ffn 14336) already passes 2³¹ elements.
 // Launch: grid (ceildiv(n, 1024)), block 256 — each thread owns 4 consecutive elements: two float4 loads and one
 // 8-byte store when the pointers are aligned, else a scalar tail.
 // Precision: f32 math (silu(g) = g / (1 + e^−g) with the fast exp, rel. error ~1e-6), one rounding to bf16.
@@ -1541,9 +1545,11 @@ __global__ void __launch_bounds__(256) llama_decode_silu_mul(
     const float* __restrict__ gate, // [T, ffn]
     const float* __restrict__ up,   // [T, ffn]
     bf16* __restrict__ y,           // [T, ffn]
-    int n)                          // T·ffn
+    int rows,                       // T
+    int width)                      // ffn
 {
     using namespace skv_silu_mul;
+    const i64 n = (i64)rows * width;
     const i64 i0 = ((i64)blockIdx.x * THREADS + threadIdx.x) * PER_THREAD;
     if (i0 >= n) return;
     const bool aligned = (((u64)gate | (u64)up) & 15) == 0 && ((u64)y & 7) == 0;
@@ -3730,7 +3736,8 @@ __global__ void __launch_bounds__(256) llama_prefill_add_rms_norm(
 // --------------------------------------------------------------------------------------------------------------
 // ---- silu_mul ----------------------------------------------------------------------------------------------------
 // Op silu_mul: y = silu(gate) · up, elementwise.
-//   gate [T, ffn] f32, up [T, ffn] f32, y [T, ffn] bf16; treated as flat arrays of n = T·ffn elements.
+//   gate [T, ffn] f32, up [T, ffn] f32, y [T, ffn] bf16; treated as flat arrays of n = T·ffn elements. n is 64-bit:
+//   a 150K-token prefill of an 8B shape (ffn 14336) already passes 2³¹ elements.
 // Launch: grid (ceildiv(n, 1024)), block 256 — each thread owns 4 consecutive elements: two float4 loads and one
 // 8-byte store when the pointers are aligned, else a scalar tail.
 // Precision: f32 math (silu(g) = g / (1 + e^−g) with the fast exp, rel. error ~1e-6), one rounding to bf16.
@@ -3747,9 +3754,11 @@ __global__ void __launch_bounds__(256) llama_prefill_silu_mul(
     const float* __restrict__ gate, // [T, ffn]
     const float* __restrict__ up,   // [T, ffn]
     bf16* __restrict__ y,           // [T, ffn]
-    int n)                          // T·ffn
+    int rows,                       // T
+    int width)                      // ffn
 {
     using namespace skv_silu_mul;
+    const i64 n = (i64)rows * width;
     const i64 i0 = ((i64)blockIdx.x * THREADS + threadIdx.x) * PER_THREAD;
     if (i0 >= n) return;
     const bool aligned = (((u64)gate | (u64)up) & 15) == 0 && ((u64)y & 7) == 0;
@@ -5099,7 +5108,8 @@ __global__ void __launch_bounds__(256) llama_decode_add_rms_norm(
 // --------------------------------------------------------------------------------------------------------------
 // ---- silu_mul ----------------------------------------------------------------------------------------------------
 // Op silu_mul: y = silu(gate) · up, elementwise.
-//   gate [T, ffn] f32, up [T, ffn] f32, y [T, ffn] bf16; treated as flat arrays of n = T·ffn elements.
+//   gate [T, ffn] f32, up [T, ffn] f32, y [T, ffn] bf16; treated as flat arrays of n = T·ffn elements. n is 64-bit:
+//   a 150K-token prefill of an 8B shape (ffn 14336) already passes 2³¹ elements.
 // Launch: grid (ceildiv(n, 1024)), block 256 — each thread owns 4 consecutive elements: two float4 loads and one
 // 8-byte store when the pointers are aligned, else a scalar tail.
 // Precision: f32 math (silu(g) = g / (1 + e^−g) with the fast exp, rel. error ~1e-6), one rounding to bf16.
@@ -5116,9 +5126,11 @@ __global__ void __launch_bounds__(256) llama_decode_silu_mul(
     const float* __restrict__ gate, // [T, ffn]
     const float* __restrict__ up,   // [T, ffn]
     bf16* __restrict__ y,           // [T, ffn]
-    int n)                          // T·ffn
+    int rows,                       // T
+    int width)                      // ffn
 {
     using namespace skv_silu_mul;
+    const i64 n = (i64)rows * width;
     const i64 i0 = ((i64)blockIdx.x * THREADS + threadIdx.x) * PER_THREAD;
     if (i0 >= n) return;
     const bool aligned = (((u64)gate | (u64)up) & 15) == 0 && ((u64)y & 7) == 0;
@@ -5843,7 +5855,7 @@ outputs: %logits
                     new("x.1", "add_rms_norm", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "x", "o_proj", "w.post_attention_layernorm" }, new string[] { "x", "m" }, new global::System.Collections.Generic.Dictionary<string, string> { ["eps"] = "rms_eps" }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_prefill_add_rms_norm", new string[] {  }, new string[] { "in:x", "in:residual", "in:weight", "out:sum", "out:y", "sym:hidden", "attr:eps" }, new string[] { "(T)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:20"),
                     new("gate_proj", "linear", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "m", "w.gate_proj", "", "" }, new string[] { "gate_proj" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("T", "ffn", "hidden", "m", "w.gate_proj", "gate_proj", null, null), "Llama.cs:21"),
                     new("up_proj", "linear", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "m", "w.up_proj", "", "" }, new string[] { "up_proj" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("T", "ffn", "hidden", "m", "w.up_proj", "up_proj", null, null), "Llama.cs:21"),
-                    new("mul", "silu_mul", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "gate_proj", "up_proj" }, new string[] { "mul" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_prefill_silu_mul", new string[] {  }, new string[] { "in:gate", "in:up", "out:y", "sym:(T) * ffn" }, new string[] { "ceildiv((T) * ffn, 1024)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:21"),
+                    new("mul", "silu_mul", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "gate_proj", "up_proj" }, new string[] { "mul" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_prefill_silu_mul", new string[] {  }, new string[] { "in:gate", "in:up", "out:y", "sym:(T)", "sym:ffn" }, new string[] { "ceildiv((T) * ffn, 1024)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:21"),
                     new("out", "linear", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "mul", "w.down_proj", "", "x" }, new string[] { "x" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("T", "hidden", "ffn", "mul", "w.down_proj", "x", null, "x"), "Llama.cs:21"),
                     new("x.last", "gather_rows", global::ShadowKV.Compiler.Plans.StepScope.Epilogue, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "x", "last_row" }, new string[] { "x.last" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_prefill_gather_rows", new string[] {  }, new string[] { "in:x", "in:rows", "out:y", "sym:(hidden)", "sym:T" }, new string[] { "B", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:[WeightMap]"),
                     new("h.final", "rms_norm", global::ShadowKV.Compiler.Plans.StepScope.Epilogue, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "x.last", "w.norm" }, new string[] { "h.final" }, new global::System.Collections.Generic.Dictionary<string, string> { ["eps"] = "rms_eps" }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_prefill_rms_norm", new string[] {  }, new string[] { "in:x", "in:weight", "out:y", "sym:hidden", "attr:eps" }, new string[] { "(B)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:[WeightMap]"),
@@ -5895,7 +5907,7 @@ outputs: %logits
                     new("x.1", "add_rms_norm", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "x", "o_proj", "w.post_attention_layernorm" }, new string[] { "x", "m" }, new global::System.Collections.Generic.Dictionary<string, string> { ["eps"] = "rms_eps" }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_decode_add_rms_norm", new string[] {  }, new string[] { "in:x", "in:residual", "in:weight", "out:sum", "out:y", "sym:hidden", "attr:eps" }, new string[] { "(B)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:20"),
                     new("gate_proj", "linear", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "m", "w.gate_proj", "", "" }, new string[] { "gate_proj" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("B", "ffn", "hidden", "m", "w.gate_proj", "gate_proj", null, null), "Llama.cs:21"),
                     new("up_proj", "linear", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "m", "w.up_proj", "", "" }, new string[] { "up_proj" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("B", "ffn", "hidden", "m", "w.up_proj", "up_proj", null, null), "Llama.cs:21"),
-                    new("mul", "silu_mul", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "gate_proj", "up_proj" }, new string[] { "mul" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_decode_silu_mul", new string[] {  }, new string[] { "in:gate", "in:up", "out:y", "sym:(B) * ffn" }, new string[] { "ceildiv((B) * ffn, 1024)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:21"),
+                    new("mul", "silu_mul", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "gate_proj", "up_proj" }, new string[] { "mul" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_decode_silu_mul", new string[] {  }, new string[] { "in:gate", "in:up", "out:y", "sym:(B)", "sym:ffn" }, new string[] { "ceildiv((B) * ffn, 1024)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:21"),
                     new("out", "linear", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "mul", "w.down_proj", "", "x" }, new string[] { "x" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("B", "hidden", "ffn", "mul", "w.down_proj", "x", null, "x"), "Llama.cs:21"),
                     new("h.final", "rms_norm", global::ShadowKV.Compiler.Plans.StepScope.Epilogue, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "x", "w.norm" }, new string[] { "h.final" }, new global::System.Collections.Generic.Dictionary<string, string> { ["eps"] = "rms_eps" }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_decode_rms_norm", new string[] {  }, new string[] { "in:x", "in:weight", "out:y", "sym:hidden", "attr:eps" }, new string[] { "(B)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:[WeightMap]"),
                     new("logits", "linear", global::ShadowKV.Compiler.Plans.StepScope.Epilogue, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "h.final", "w.lm_head", "", "" }, new string[] { "logits" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("B", "vocab", "hidden", "h.final", "w.lm_head", "logits", null, null), "Llama.cs:[WeightMap]"),
@@ -5986,7 +5998,7 @@ outputs: %logits
                     new("x.1", "add_rms_norm", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "x", "o_proj", "w.post_attention_layernorm" }, new string[] { "x", "m" }, new global::System.Collections.Generic.Dictionary<string, string> { ["eps"] = "rms_eps" }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_prefill_add_rms_norm", new string[] {  }, new string[] { "in:x", "in:residual", "in:weight", "out:sum", "out:y", "sym:hidden", "attr:eps" }, new string[] { "(T)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:20"),
                     new("gate_proj", "linear", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "m", "w.gate_proj", "", "" }, new string[] { "gate_proj" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("T", "ffn", "hidden", "m", "w.gate_proj", "gate_proj", null, null), "Llama.cs:21"),
                     new("up_proj", "linear", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "m", "w.up_proj", "", "" }, new string[] { "up_proj" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("T", "ffn", "hidden", "m", "w.up_proj", "up_proj", null, null), "Llama.cs:21"),
-                    new("mul", "silu_mul", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "gate_proj", "up_proj" }, new string[] { "mul" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_prefill_silu_mul", new string[] {  }, new string[] { "in:gate", "in:up", "out:y", "sym:(T) * ffn" }, new string[] { "ceildiv((T) * ffn, 1024)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:21"),
+                    new("mul", "silu_mul", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "gate_proj", "up_proj" }, new string[] { "mul" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_prefill_silu_mul", new string[] {  }, new string[] { "in:gate", "in:up", "out:y", "sym:(T)", "sym:ffn" }, new string[] { "ceildiv((T) * ffn, 1024)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:21"),
                     new("out", "linear", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "mul", "w.down_proj", "", "x" }, new string[] { "x" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] { "ev.value_store", "ev.work_v" }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("T", "hidden", "ffn", "mul", "w.down_proj", "x", null, "x"), "Llama.cs:21"),
                     new("x.last", "gather_rows", global::ShadowKV.Compiler.Plans.StepScope.Epilogue, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "x", "last_row" }, new string[] { "x.last" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_prefill_gather_rows", new string[] {  }, new string[] { "in:x", "in:rows", "out:y", "sym:(hidden)", "sym:T" }, new string[] { "B", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:[WeightMap]"),
                     new("h.final", "rms_norm", global::ShadowKV.Compiler.Plans.StepScope.Epilogue, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "x.last", "w.norm" }, new string[] { "h.final" }, new global::System.Collections.Generic.Dictionary<string, string> { ["eps"] = "rms_eps" }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_prefill_rms_norm", new string[] {  }, new string[] { "in:x", "in:weight", "out:y", "sym:hidden", "attr:eps" }, new string[] { "(B)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:[WeightMap]"),
@@ -6064,7 +6076,7 @@ outputs: %logits
                     new("x.1", "add_rms_norm", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "x", "o_proj", "w.post_attention_layernorm" }, new string[] { "x", "m" }, new global::System.Collections.Generic.Dictionary<string, string> { ["eps"] = "rms_eps" }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_decode_add_rms_norm", new string[] {  }, new string[] { "in:x", "in:residual", "in:weight", "out:sum", "out:y", "sym:hidden", "attr:eps" }, new string[] { "(B)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:20"),
                     new("gate_proj", "linear", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "m", "w.gate_proj", "", "" }, new string[] { "gate_proj" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("B", "ffn", "hidden", "m", "w.gate_proj", "gate_proj", null, null), "Llama.cs:21"),
                     new("up_proj", "linear", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "m", "w.up_proj", "", "" }, new string[] { "up_proj" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("B", "ffn", "hidden", "m", "w.up_proj", "up_proj", null, null), "Llama.cs:21"),
-                    new("mul", "silu_mul", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "gate_proj", "up_proj" }, new string[] { "mul" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_decode_silu_mul", new string[] {  }, new string[] { "in:gate", "in:up", "out:y", "sym:(B) * ffn" }, new string[] { "ceildiv((B) * ffn, 1024)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:21"),
+                    new("mul", "silu_mul", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "gate_proj", "up_proj" }, new string[] { "mul" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_decode_silu_mul", new string[] {  }, new string[] { "in:gate", "in:up", "out:y", "sym:(B)", "sym:ffn" }, new string[] { "ceildiv((B) * ffn, 1024)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:21"),
                     new("out", "linear", global::ShadowKV.Compiler.Plans.StepScope.Layer, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "mul", "w.down_proj", "", "x" }, new string[] { "x" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] { "ev.work_v" }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("B", "hidden", "ffn", "mul", "w.down_proj", "x", null, "x"), "Llama.cs:21"),
                     new("h.final", "rms_norm", global::ShadowKV.Compiler.Plans.StepScope.Epilogue, global::ShadowKV.Compiler.Plans.StepKind.Kernel, new string[] { "x", "w.norm" }, new string[] { "h.final" }, new global::System.Collections.Generic.Dictionary<string, string> { ["eps"] = "rms_eps" }, "compute", new string[] {  }, null, new global::ShadowKV.Compiler.Plans.KernelLaunch("llama_decode_rms_norm", new string[] {  }, new string[] { "in:x", "in:weight", "out:y", "sym:hidden", "attr:eps" }, new string[] { "(B)", "1", "1" }, new int[] { 256, 1, 1 }, "0"), null, "Llama.cs:[WeightMap]"),
                     new("logits", "linear", global::ShadowKV.Compiler.Plans.StepScope.Epilogue, global::ShadowKV.Compiler.Plans.StepKind.Gemm, new string[] { "h.final", "w.lm_head", "", "" }, new string[] { "logits" }, new global::System.Collections.Generic.Dictionary<string, string> {  }, "compute", new string[] {  }, null, null, new global::ShadowKV.Compiler.Plans.GemmDescriptor("B", "vocab", "hidden", "h.final", "w.lm_head", "logits", null, null), "Llama.cs:[WeightMap]"),

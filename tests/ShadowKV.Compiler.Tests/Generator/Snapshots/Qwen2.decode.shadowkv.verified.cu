@@ -1327,7 +1327,8 @@ __global__ void __launch_bounds__(256) qwen2_decode_add_rms_norm(
 // --------------------------------------------------------------------------------------------------------------
 // ---- silu_mul ----------------------------------------------------------------------------------------------------
 // Op silu_mul: y = silu(gate) · up, elementwise.
-//   gate [T, ffn] f32, up [T, ffn] f32, y [T, ffn] bf16; treated as flat arrays of n = T·ffn elements.
+//   gate [T, ffn] f32, up [T, ffn] f32, y [T, ffn] bf16; treated as flat arrays of n = T·ffn elements. n is 64-bit:
+//   a 150K-token prefill of an 8B shape (ffn 14336) already passes 2³¹ elements.
 // Launch: grid (ceildiv(n, 1024)), block 256 — each thread owns 4 consecutive elements: two float4 loads and one
 // 8-byte store when the pointers are aligned, else a scalar tail.
 // Precision: f32 math (silu(g) = g / (1 + e^−g) with the fast exp, rel. error ~1e-6), one rounding to bf16.
@@ -1344,9 +1345,11 @@ __global__ void __launch_bounds__(256) qwen2_decode_silu_mul(
     const float* __restrict__ gate, // [T, ffn]
     const float* __restrict__ up,   // [T, ffn]
     bf16* __restrict__ y,           // [T, ffn]
-    int n)                          // T·ffn
+    int rows,                       // T
+    int width)                      // ffn
 {
     using namespace skv_silu_mul;
+    const i64 n = (i64)rows * width;
     const i64 i0 = ((i64)blockIdx.x * THREADS + threadIdx.x) * PER_THREAD;
     if (i0 >= n) return;
     const bool aligned = (((u64)gate | (u64)up) & 15) == 0 && ((u64)y & 7) == 0;
