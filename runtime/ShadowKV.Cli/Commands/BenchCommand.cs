@@ -33,8 +33,8 @@ public static class BenchCommand
         var contexts = new Option<string?>("--context") { Description = "Prompt tokens per sequence, comma-separated; K = 1024 (default: 60K,122K on a GPU, else 256,1024)" };
         var batches = new Option<string?>("--batch") { Description = "Batch sizes, comma-separated (default: 1,4 on a GPU, else 1)" };
         var kv = new Option<string>("--kv") { Description = "Attention variants, comma-separated: full, shadowkv", DefaultValueFactory = _ => "full,shadowkv" };
-        var newTokens = new Option<int>("--new-tokens") { Description = "Timed decode steps per cell", DefaultValueFactory = _ => 32 };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed decode steps before timing", DefaultValueFactory = _ => 4 };
+        var decodeSteps = new Option<int>("--steps") { Description = "Timed decode steps per cell (each sequence generates 1 + warmup + steps tokens)", DefaultValueFactory = _ => 32 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed decode steps before timing, at least 1 (the first builds the step and captures its CUDA graph)", DefaultValueFactory = _ => 4 };
         var budget = new Option<int?>("--budget") { Description = "ShadowKV sparse budget in tokens (default: the model's)" };
         var rank = new Option<int?>("--rank") { Description = "ShadowKV rank of the pre-RoPE keys (default: the model's)" };
         var values = new Option<string?>("--values") { Description = "ShadowKV values: host (pinned) or gpu (default: the model's)" };
@@ -45,7 +45,7 @@ public static class BenchCommand
         var json = new Option<FileInfo?>("--json") { Description = "Also write the results as JSON to this file" };
         var markdown = new Option<FileInfo?>("--markdown") { Description = "Also write the results as a Markdown table to this file" };
         var command = new Command("bench", "Measure decode throughput: full attention vs ShadowKV, with a peer");
-        foreach (Option option in new Option[] { model, preset, device, contexts, batches, kv, newTokens, warmup, budget, rank, values, peer, seed, json, markdown })
+        foreach (Option option in new Option[] { model, preset, device, contexts, batches, kv, decodeSteps, warmup, budget, rank, values, peer, seed, json, markdown })
         {
             command.Options.Add(option);
         }
@@ -61,8 +61,11 @@ public static class BenchCommand
 
             DeviceKind target = ResolveDevice(parse.GetValue(device)!);
             bool gpu = target == DeviceKind.Gpu;
-            int steps = Positive(parse.GetValue(newTokens), "--new-tokens");
-            int warmupSteps = parse.GetValue(warmup) >= 0 ? parse.GetValue(warmup) : throw new ArgumentException("--warmup must be 0 or more.");
+            int steps = Positive(parse.GetValue(decodeSteps), "--steps");
+            int warmupSteps = Positive(parse.GetValue(warmup), "--warmup");
+            // The files are opened before minutes of measurement, so a bad path fails now rather than after the run.
+            using TextWriter? jsonFile = Open(parse.GetValue(json));
+            using TextWriter? markdownFile = Open(parse.GetValue(markdown));
             var options = new ThroughputBenchmarkOptions
             {
                 ModelDirectory = directory,
@@ -89,8 +92,8 @@ public static class BenchCommand
                 cell => error.WriteLine($"  {Progress(cell)}"),
                 cell => error.WriteLine($"  peer {cell.Peer} {cell.Context}×{cell.Batch}: {BenchmarkTable.PeerSummary(cell)}"));
             Print(output, report);
-            Write(json.Name, parse.GetValue(json), BenchmarkReportJson.Write(report), error);
-            Write(markdown.Name, parse.GetValue(markdown), BenchmarkTable.ToMarkdown(report), error);
+            Write(jsonFile, json.Name, parse.GetValue(json), BenchmarkReportJson.Write(report), error);
+            Write(markdownFile, markdown.Name, parse.GetValue(markdown), BenchmarkTable.ToMarkdown(report), error);
             return 0;
         }));
         return command;
@@ -185,15 +188,26 @@ public static class BenchCommand
     private static int Positive(int value, string option) =>
         value > 0 ? value : throw new ArgumentException($"{option} must be a positive number; got {value}.");
 
-    private static void Write(string option, FileInfo? file, string text, TextWriter error)
+    private static StreamWriter? Open(FileInfo? file)
     {
         if (file is null)
+        {
+            return null;
+        }
+
+        file.Directory?.Create();
+        return new StreamWriter(file.FullName, append: false);
+    }
+
+    private static void Write(TextWriter? writer, string option, FileInfo? file, string text, TextWriter error)
+    {
+        if (writer is null || file is null)
         {
             return;
         }
 
-        file.Directory?.Create();
-        File.WriteAllText(file.FullName, text);
+        writer.Write(text);
+        writer.Flush();
         error.WriteLine($"wrote {option} {file.FullName}");
     }
 }

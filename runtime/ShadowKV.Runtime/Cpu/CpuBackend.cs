@@ -72,7 +72,7 @@ public sealed partial class CpuBackend : IModelBackend
         get
         {
             (long device, long host) = _buffers.AllocatedBytes();
-            return (_weights.BFloat16Bytes * 2 + device, host);
+            return (_weights.Float32Bytes + device, host);
         }
     }
 
@@ -127,7 +127,9 @@ public sealed partial class CpuBackend : IModelBackend
             throw new ArgumentException($"A decode step carries one token for every slot in slot order (T = B = {_slots}); got {batch.TokenCount} tokens.", nameof(batch));
         }
 
-        long maxTokens = Symbols["T"];
+        // Prefill steps are capped by the plan's T (PrefillStepTokens); a decode step always carries B tokens, which
+        // may exceed T (a batch of short prompts).
+        long maxTokens = phase == PhaseKind.Decode ? _slots : Symbols["T"];
         if (batch.TokenCount == 0 || batch.TokenCount > maxTokens)
         {
             throw new ArgumentException($"A step carries 1 … {maxTokens} tokens; got {batch.TokenCount}.", nameof(batch));

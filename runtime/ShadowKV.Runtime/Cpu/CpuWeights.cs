@@ -18,6 +18,9 @@ public sealed class CpuWeights
     /// <summary>Bytes the weights take as bf16 (what a GPU holds), for memory reports.</summary>
     public long BFloat16Bytes { get; private set; }
 
+    /// <summary>Bytes the weights take here, as float32.</summary>
+    public long Float32Bytes => BFloat16Bytes * 2;
+
     /// <summary>Converts every bound checkpoint tensor to float32.</summary>
     public static CpuWeights FromCheckpoint(BoundWeights bound)
     {

@@ -21,7 +21,7 @@ public sealed partial class InferenceEngine
 {
     /// <summary>
     /// Times a batch the way a throughput benchmark needs it: prefill every prompt (as <see cref="Generate"/> does),
-    /// run <paramref name="warmupSteps"/> decode steps untimed (the first step of a shape builds its launch program),
+    /// run <paramref name="warmupSteps"/> (≥ 1) decode steps untimed (the first step of a shape builds its launch program),
     /// then time <paramref name="decodeSteps"/> decode steps of greedy tokens. No sequence stops early: EOS and stop
     /// ids are ignored, so every step decodes the whole batch. Each step returns its logits to the host, so the
     /// clock reads synchronised device work.
@@ -29,7 +29,8 @@ public sealed partial class InferenceEngine
     public DecodeTiming TimeDecode(IReadOnlyList<IReadOnlyList<int>> prompts, int warmupSteps, int decodeSteps)
     {
         ArgumentNullException.ThrowIfNull(prompts);
-        ArgumentOutOfRangeException.ThrowIfNegative(warmupSteps);
+        // At least one untimed step: the first decode step of a shape builds its launch program and captures its graph.
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(warmupSteps);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(decodeSteps);
 
         // Prefill samples the first token; each decode step one more.

@@ -77,6 +77,7 @@ public sealed partial class GpuBackend : IModelBackend
         try
         {
             backend.SelectPhases();
+            backend.CheckLaunchLimits();
             backend.Compile(kernelCache ?? new KernelCache());
             backend.Allocate(weights, margins ?? AdmissionMargins.Default);
             return backend;
@@ -173,8 +174,9 @@ public sealed partial class GpuBackend : IModelBackend
             {
                 program.Graph = CudaGraph.Capture(compute, _ => Enqueue(program), $"{program.Phase.Name} T={program.Tokens}");
             }
-            catch (CudaException e)
+            catch (Exception e) when (e is CudaException or CublasException)
             {
+                // Nothing captured ran, and Capture ended the capture: the step runs eagerly below, as will later ones.
                 program.GraphRefused = true;
                 notes.Add($"{program.Phase.Name} at T = {program.Tokens} runs eagerly: CUDA graph capture failed ({e.Message}).");
                 return null;
@@ -273,6 +275,40 @@ public sealed partial class GpuBackend : IModelBackend
         foreach (CudaStream stream in streams.Values.Where(s => s != compute))
         {
             events["join." + stream.Name] = CudaEvent.Create(device, "join." + stream.Name);
+        }
+    }
+
+    // Kernel arguments bound from size expressions are 32-bit ints, and CUDA caps grid dimensions (x < 2³¹, y and z
+    // ≤ 65535). Both are checked at the largest step of each phase before anything is allocated, so a context or batch
+    // too large for a kernel is refused up front, naming the kernel and the expression, instead of overflowing later.
+    private void CheckLaunchLimits()
+    {
+        foreach ((PhaseKind kind, PhasePlan phase) in phases)
+        {
+            PlanSymbols symbols = Symbols.ForStep(MaxTokens(kind));
+            foreach (PlanStep step in phase.Steps.Where(s => s.Launch is not null))
+            {
+                KernelLaunch launch = step.Launch!;
+                foreach (string binding in launch.Arguments.Where(b => b.StartsWith("sym:", StringComparison.Ordinal)))
+                {
+                    Refuse(step, binding[4..], symbols.Evaluate(binding[4..]), int.MaxValue, "a 32-bit kernel argument");
+                }
+
+                for (int axis = 0; axis < 3; axis++)
+                {
+                    Refuse(step, launch.Grid[axis], symbols.Evaluate(launch.Grid[axis]), axis == 0 ? int.MaxValue : 65535, $"grid dimension {"xyz"[axis]}");
+                }
+            }
+
+            void Refuse(PlanStep step, string expression, long value, long limit, string what)
+            {
+                if (value > limit)
+                {
+                    throw new NotSupportedException(
+                        $"{phase.Name} step {step.Node} ({step.Launch!.Kernel}): {expression} = {value} at T = {symbols["T"]} exceeds {what} ({limit}). " +
+                        "Reduce the prompt length, the prefill step (PrefillStepTokens / PrefillChunkTokens) or the batch size.");
+                }
+            }
         }
     }
 

@@ -126,6 +126,19 @@ public sealed class GpuBackendTests(ITestOutputHelper output)
     }
 
     [GpuFact]
+    public void A_batch_beyond_a_kernels_grid_limit_is_refused_before_allocating()
+    {
+        // decode_attention's grid z is the batch; CUDA allows 65535 in y and z.
+        var options = new EngineOptions { Variant = AttentionVariant.Full, Device = DeviceKind.Gpu, MaxBatch = 70_000, MaxPromptTokens = 4, MaxNewTokens = 1 };
+        (long free, _) = TestGpu.Device.MemoryInfo();
+        var error = Assert.Throws<NotSupportedException>(() => InferenceEngine.CreateRandom(options, CompiledModels.All).Dispose());
+        (long freeAfter, _) = TestGpu.Device.MemoryInfo();
+        output.WriteLine(error.Message);
+        Assert.Matches("exceeds grid dimension [yz] \\(65535\\)", error.Message);
+        Assert.True(Math.Abs(free - freeAfter) < (256L << 20), $"free memory moved from {free} to {freeAfter}");
+    }
+
+    [GpuFact]
     public void Built_in_random_model_runs_on_the_gpu_with_the_cpu_backends_weights()
     {
         // The built-in model's weights are a bf16 checkpoint in memory (RandomCheckpoint), so both backends hold the

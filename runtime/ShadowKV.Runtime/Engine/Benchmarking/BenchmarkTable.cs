@@ -77,7 +77,7 @@ public static class BenchmarkTable
             $"shadowkv: budget {s.BudgetTokens} tokens, rank {s.Rank}, chunk {s.ChunkSize}, outlier chunks {s.OutlierChunks}, local chunks {s.LocalChunks}, values {s.Values}")));
         if (report.Peer.Count > 0)
         {
-            lines.Add($"peer {report.Peer[0].Peer}: Hugging Face transformers, full attention only (the authors' ShadowKV needs flashinfer and custom CUDA kernels the GPU host does not have)");
+            lines.Add($"peer {report.Peer[0].Peer}: Hugging Face transformers, eager PyTorch (no torch.compile), full attention only");
             lines.AddRange(report.Peer.Select(p => $"peer {p.Context}×{p.Batch}: {PeerSummary(p)}"));
         }
 
@@ -106,7 +106,7 @@ public static class BenchmarkTable
         [
             $"machine: {machine.Device}; {machine.ProcessorCount} cores; {machine.OperatingSystem}; {machine.DotNet}",
             string.Create(CultureInfo.InvariantCulture,
-                $"model: {model.Name} ({model.Weights}): layers {model.Layers}, hidden {model.Hidden}, ffn {model.Ffn}, heads {model.Heads} q / {model.KvHeads} kv, head_dim {model.HeadDim}, vocab {model.Vocab}, positions {model.MaxPositions}"),
+                $"model: {model.Name}, {model.Weights}: layers {model.Layers}, hidden {model.Hidden}, ffn {model.Ffn}, heads {model.Heads} q / {model.KvHeads} kv, head_dim {model.HeadDim}, vocab {model.Vocab}, positions {model.MaxPositions}"),
             string.Create(CultureInfo.InvariantCulture,
                 $"run: seed {run.Seed}, random prompts, {run.WarmupSteps} warm-up + {run.DecodeSteps} timed decode steps of greedy tokens, device {run.Device}, peer {run.Peer}"),
         ];

@@ -95,6 +95,7 @@ public sealed class HuggingFacePeer : IThroughputPeer
             if (!process.WaitForExit(_timeout))
             {
                 process.Kill(entireProcessTree: true);
+                process.WaitForExit(); // its GPU memory is free only once it has exited: the next cell's admission needs it
                 return Cell(request, PeerStatus.Failed, $"stopped after {_timeout.TotalMinutes:F0} minutes");
             }
 

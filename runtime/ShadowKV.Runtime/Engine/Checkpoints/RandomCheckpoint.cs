@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks;
+using ShadowKV.Runtime.Cuda;
 
 namespace ShadowKV.Runtime.Engine.Checkpoints;
 
@@ -49,6 +50,16 @@ public static unsafe class RandomCheckpoint
         }
 
         string label = $"{Label} (seed {seed})";
+        // Linux overcommits: an allocation larger than memory succeeds and the fill is killed by the OOM killer, so
+        // the size is checked against MemAvailable first.
+        long available = AdmissionControl.ReadHostAvailableBytes();
+        if (length > available)
+        {
+            throw new CheckpointException(label, null,
+                $"the model's bf16 weights need {AdmissionControl.Format(length)} of host memory, but only {AdmissionControl.Format(available)} is available " +
+                $"(MemAvailable; set {AdmissionControl.HostAvailableVariable} to override).");
+        }
+
         byte* block;
         try
         {
