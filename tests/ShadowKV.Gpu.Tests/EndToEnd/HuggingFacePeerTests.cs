@@ -54,13 +54,22 @@ public sealed class HuggingFacePeerTests(ITestOutputHelper output)
             $"top-1 agreement with transformers bf16 is {result.AgreementWithPeer:P2} over {result.Positions.Count} positions; the bar is 99%");
     }
 
-    private static void AssertLogitTolerances(PeerComparison result)
+    private void AssertLogitTolerances(PeerComparison result)
     {
-        // Against exact math on the same bf16 weights (transformers in float32), only our own roundings count (bf16
-        // GEMM inputs and attention probabilities, ~2⁻⁹ relative each, f32 residual stream): relative L2 ≤ 5e-2 per
-        // position. A few positions are ill-conditioned (a very sharp attention row turns 2⁻⁹ input errors into
-        // percent-level logit changes); there transformers' own bf16 run strays as far, and ours may stray as far as it.
-        Assert.All(result.Positions, x => Assert.True(x.RelL2 <= Math.Max(5e-2, x.PeerSelfRelL2),
+        // Against exact math on the same bf16 weights (transformers in float32), only our own roundings count: bf16 GEMM
+        // inputs and attention probabilities (~2⁻⁹ relative each) over an f32 residual stream. Typical positions sit
+        // near 1e-3 (trained) to 1e-2 (random): the median must stay ≤ 1e-2 and the 99th percentile ≤ 3e-2. A few
+        // positions are ill-conditioned (a very sharp attention row turns 2⁻⁹ input errors into percent-level logit
+        // changes; transformers' own bf16 run strays there too, at other positions), so single positions may reach
+        // 1e-1. A wrong op, mask or buffer moves logits by O(1), far beyond all three.
+        double[] sorted = [.. result.Positions.Select(x => x.RelL2).Order()];
+        double median = sorted[sorted.Length / 2], p99 = sorted[(int)Math.Ceiling(0.99 * sorted.Length) - 1];
+        double[] peerSorted = [.. result.Positions.Select(x => x.PeerSelfRelL2).Order()];
+        output.WriteLine($"relative L2 vs float32 math over {sorted.Length} positions: median {median:E2}, 99th percentile {p99:E2}, worst {sorted[^1]:E2} " +
+            $"(transformers' own bf16 run: median {peerSorted[peerSorted.Length / 2]:E2}, 99th percentile {peerSorted[(int)Math.Ceiling(0.99 * peerSorted.Length) - 1]:E2}, worst {peerSorted[^1]:E2})");
+        Assert.True(median <= 1e-2, $"median relative L2 {median} against float32 math");
+        Assert.True(p99 <= 3e-2, $"99th-percentile relative L2 {p99} against float32 math");
+        Assert.All(result.Positions, x => Assert.True(x.RelL2 <= 1e-1,
             $"position {x.Position}: relative L2 {x.RelL2} against float32 math (max |Δ| {x.MaxAbs}); transformers' bf16 run is {x.PeerSelfRelL2} from it"));
         // Against transformers' bf16 run the distance is bounded by the two runs' own errors (triangle inequality), so
         // it is reported above rather than asserted: the float32 run is the yardstick for logits.
@@ -137,7 +146,7 @@ public sealed class HuggingFacePeerTests(ITestOutputHelper output)
             results.Add(new PositionResult(p, relL2, peerRelL2, peerSelfRelL2, maxAbs));
         }
 
-        foreach (PositionResult x in results.Where((x, i) => i % 256 == 0 || x.RelL2 > 5e-2))
+        foreach (PositionResult x in results.Where((x, i) => i % 256 == 0 || x.RelL2 > 3e-2))
         {
             output.WriteLine($"position {x.Position}: relative L2 {x.RelL2:E2} vs float32 math (max |Δ| {x.MaxAbs:F3}), {x.PeerRelL2:E2} vs transformers bf16 " +
                 $"(transformers bf16 vs float32 math: {x.PeerSelfRelL2:E2})");
