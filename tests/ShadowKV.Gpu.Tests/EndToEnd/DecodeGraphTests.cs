@@ -28,7 +28,7 @@ public sealed class DecodeGraphTests(ITestOutputHelper output)
             Variant = variant, Device = DeviceKind.Gpu, MaxBatch = 2, MaxPromptTokens = 448, MaxNewTokens = 40,
             BudgetTokens = 128, OutlierChunks = 2, LocalChunks = 2, Values = values,
         };
-        int[][] prompts = [Prompt(448, seed: 1), Prompt(391, seed: 2)];
+        int[][] prompts = [Prompts.Random(448, seed: 1, vocab: 256), Prompts.Random(391, seed: 2, vocab: 256)];
         GenerationRequest[] requests = [.. prompts.Select(p => new GenerationRequest(p) { MaxNewTokens = 40, StopAtEos = false })];
 
         (GenerationBatchResult eager, _) = Run(options with { DecodeGraphs = false }, requests);
@@ -48,11 +48,5 @@ public sealed class DecodeGraphTests(ITestOutputHelper output)
         using InferenceEngine engine = InferenceEngine.CreateRandom(options, CompiledModels.All, seed: 3);
         GenerationBatchResult result = engine.Generate(requests);
         return (result, ((GpuBackend)engine.Backend).GraphReplays);
-    }
-
-    private static int[] Prompt(int length, int seed)
-    {
-        var random = new Random(seed);
-        return [1, .. Enumerable.Range(1, length - 1).Select(_ => random.Next(3, 256))];
     }
 }

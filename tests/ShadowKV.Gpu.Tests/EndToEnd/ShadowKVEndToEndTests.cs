@@ -74,7 +74,7 @@ public sealed class ShadowKVEndToEndTests(ITestOutputHelper output)
         // slots, selection state, offloaded values) must be addressed by slot. The built-in tiny-llama3 (4 layers,
         // head_dim 128, Hkv 1); the budget covers both prompts and rank = Hkv·d, so ShadowKV equals full attention up
         // to bf16 rounding (as in the single-sequence test above).
-        int[][] prompts = [Prompt(300, seed: 4), Prompt(237, seed: 5)];
+        int[][] prompts = [Prompts.Random(300, seed: 4, vocab: 512), Prompts.Random(237, seed: 5, vocab: 512)];
         var full = new EngineOptions { Variant = AttentionVariant.Full, Device = DeviceKind.Gpu, MaxBatch = 2, MaxPromptTokens = 300, MaxNewTokens = 8, PrefillStepTokens = 600 };
         var sparse = full with { Variant = AttentionVariant.ShadowKV, BudgetTokens = 1024, Rank = 128, OutlierChunks = 2, LocalChunks = 2, Values = values };
         using InferenceEngine reference = InferenceEngine.CreateRandom(full, CompiledModels.All, seed: 9);
@@ -106,12 +106,6 @@ public sealed class ShadowKVEndToEndTests(ITestOutputHelper output)
                 actual = model.Backend.Forward(PhaseKind.Decode, decode);
             }
         }
-    }
-
-    private static int[] Prompt(int length, int seed)
-    {
-        var random = new Random(seed);
-        return [1, .. Enumerable.Range(1, length - 1).Select(_ => random.Next(3, 512))];
     }
 
     // Both backends round to bf16 between ops; ShadowKV adds bf16 caches for local/outlier/working keys and values and
