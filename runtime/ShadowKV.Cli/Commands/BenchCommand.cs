@@ -42,10 +42,11 @@ public static class BenchCommand
         var peer = new Option<string>("--peer") { Description = "Peer measured at the same cells: none or hf (transformers, full attention)", DefaultValueFactory = _ => "none" };
         peer.AcceptOnlyFromAmong("none", "hf");
         var seed = new Option<ulong>("--seed") { Description = "Seed of the prompts and random weights" };
+        var profile = new Option<bool>("--profile") { Description = "GPU: time each kernel and GEMM of the decode steps (eager, with events; slower) and list where a step's time goes" };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the results as JSON to this file" };
         var markdown = new Option<FileInfo?>("--markdown") { Description = "Also write the results as a Markdown table to this file" };
         var command = new Command("bench", "Measure decode throughput: full attention vs ShadowKV, with a peer");
-        foreach (Option option in new Option[] { model, preset, device, contexts, batches, kv, decodeSteps, warmup, budget, rank, values, peer, seed, json, markdown })
+        foreach (Option option in new Option[] { model, preset, device, contexts, batches, kv, decodeSteps, warmup, budget, rank, values, peer, seed, profile, json, markdown })
         {
             command.Options.Add(option);
         }
@@ -82,6 +83,7 @@ public static class BenchCommand
                     BudgetTokens = parse.GetValue(budget),
                     Rank = parse.GetValue(rank),
                     Values = parse.GetValue(values) switch { "host" => ValuePlacement.Host, "gpu" => ValuePlacement.Gpu, _ => null },
+                    ProfileDecode = parse.GetValue(profile),
                 },
             };
             IThroughputPeer? hf = parse.GetValue(peer) == "hf" ? CreatePeer() : null;

@@ -74,6 +74,7 @@ public sealed partial class GpuBackend
             StepKind.Solver => PrepareSolver(phase, symbols, step, layer, stream),
             _ => throw new NotSupportedException($"Step kind {step.Kind}."),
         };
+        program.Labels.Add((ProfileLabel(step), stream));
         if (waits.Length == 0 && record is null)
         {
             return work;
@@ -93,6 +94,14 @@ public sealed partial class GpuBackend
             }
         };
     }
+
+    // What a decode profile sums a step under: the kernel, or the GEMM by its weight (q/k/v, o, gate/up, down, lm_head).
+    private static string ProfileLabel(PlanStep step) => step.Kind switch
+    {
+        StepKind.Gemm when step.Gemm is { } gemm => "gemm " + gemm.B,
+        StepKind.Kernel when step.Launch is { } launch => launch.Kernel,
+        _ => step.Op,
+    };
 
     private Action PrepareKernel(StepProgram program, PhasePlan phase, PlanSymbols symbols, PlanStep step, int layer, CudaStream stream)
     {
@@ -321,6 +330,12 @@ public sealed partial class GpuBackend
 
         public List<Action> Steps { get; } = [];
 
+        /// <summary>Per step: its profile label and the stream it runs on.</summary>
+        public List<(string Label, CudaStream Stream)> Labels { get; } = [];
+
+        /// <summary>Per step: start and end timing events (decode profiling only; created on first use).</summary>
+        public List<(CudaEvent Start, CudaEvent End)> ProfileEvents { get; } = [];
+
         public List<KernelArgs> Arguments { get; } = [];
 
         public Dictionary<string, DeviceBuffer> Metadata { get; } = new(StringComparer.Ordinal);
@@ -342,6 +357,12 @@ public sealed partial class GpuBackend
         public void Dispose()
         {
             Graph?.Dispose();
+            foreach ((CudaEvent start, CudaEvent end) in ProfileEvents)
+            {
+                start.Dispose();
+                end.Dispose();
+            }
+
             foreach (KernelArgs args in Arguments)
             {
                 args.Dispose();

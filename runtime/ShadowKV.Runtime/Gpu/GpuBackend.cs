@@ -7,6 +7,13 @@ using ShadowKV.Runtime.Engine.Execution;
 
 namespace ShadowKV.Runtime.Gpu;
 
+/// <summary>GPU time of one kernel or GEMM summed over <paramref name="Steps"/> profiled decode steps.</summary>
+public sealed record ProfileEntry(string Label, double Milliseconds, long Launches, long Steps)
+{
+    /// <summary>Milliseconds per decode step.</summary>
+    public double MillisecondsPerStep => Steps > 0 ? Milliseconds / Steps : 0;
+}
+
 /// <summary>NVRTC compilation of one phase: how many kernels, whether it came from the cubin cache, how long it took.</summary>
 public sealed record PhaseCompilation(string Phase, string SourceName, IReadOnlyList<string> NameExpressions, bool FromCache, TimeSpan Elapsed);
 
@@ -128,6 +135,14 @@ public sealed partial class GpuBackend : IModelBackend
         try
         {
             UploadMetadata(program, batch);
+            if (phase == PhaseKind.Decode && options.ProfileDecode)
+            {
+                EnqueueProfiled(program);
+                float[] logits = ReadLogits(program, batch); // synchronises: every event has completed
+                AccumulateProfile(program);
+                return logits;
+            }
+
             if (phase == PhaseKind.Decode && DecodeGraphFor(program) is CudaGraph graph)
             {
                 graph.Launch(compute);
@@ -143,6 +158,56 @@ public sealed partial class GpuBackend : IModelBackend
         {
             currentBatch = null;
         }
+    }
+
+    /// <summary>
+    /// With <see cref="EngineOptions.ProfileDecode"/>: GPU time per kernel and GEMM summed over the decode steps so far,
+    /// most expensive first. Steps on side streams overlap the compute stream, so the sum may exceed wall time.
+    /// </summary>
+    public IReadOnlyList<ProfileEntry> DecodeProfile =>
+        [.. profile.Select(p => new ProfileEntry(p.Key, p.Value.Milliseconds, p.Value.Launches, profiledSteps))
+            .OrderByDescending(e => e.Milliseconds).ThenBy(e => e.Label, StringComparer.Ordinal)];
+
+    /// <summary>Forgets the decode profile (e.g. after warm-up steps).</summary>
+    public void ResetProfile()
+    {
+        profile.Clear();
+        profiledSteps = 0;
+    }
+
+    private readonly Dictionary<string, (double Milliseconds, long Launches)> profile = new(StringComparer.Ordinal);
+    private long profiledSteps;
+
+    private void EnqueueProfiled(StepProgram program)
+    {
+        while (program.ProfileEvents.Count < program.Steps.Count)
+        {
+            int i = program.ProfileEvents.Count;
+            program.ProfileEvents.Add((CudaEvent.Create(device, $"profile.{i}.start", timing: true), CudaEvent.Create(device, $"profile.{i}.end", timing: true)));
+        }
+
+        for (int i = 0; i < program.Steps.Count; i++)
+        {
+            CudaStream stream = program.Labels[i].Stream;
+            stream.Record(program.ProfileEvents[i].Start);
+            program.Steps[i]();
+            stream.Record(program.ProfileEvents[i].End);
+        }
+
+        JoinStreams();
+    }
+
+    private void AccumulateProfile(StepProgram program)
+    {
+        for (int i = 0; i < program.Steps.Count; i++)
+        {
+            string label = program.Labels[i].Label;
+            double ms = CudaEvent.ElapsedMilliseconds(program.ProfileEvents[i].Start, program.ProfileEvents[i].End);
+            (double total, long launches) = profile.GetValueOrDefault(label);
+            profile[label] = (total + ms, launches + 1);
+        }
+
+        profiledSteps++;
     }
 
     /// <summary>Decode steps replayed from a CUDA graph so far.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using ShadowKV.Compiler;
 using ShadowKV.Compiler.Plans;
@@ -41,6 +42,32 @@ public sealed class DecodeGraphTests(ITestOutputHelper output)
         {
             Assert.Equal(eager.Sequences[i].Tokens, replayed.Sequences[i].Tokens);
         }
+    }
+
+    [GpuFact]
+    public void Profiled_decode_times_every_kernel_and_gemm_and_changes_no_token()
+    {
+        var options = new EngineOptions
+        {
+            Variant = AttentionVariant.ShadowKV, Device = DeviceKind.Gpu, MaxBatch = 1, MaxPromptTokens = 448, MaxNewTokens = 12,
+            BudgetTokens = 128, OutlierChunks = 2, LocalChunks = 2,
+        };
+        GenerationRequest[] requests = [new GenerationRequest(Prompts.Random(448, seed: 1, vocab: 256)) { MaxNewTokens = 12, StopAtEos = false }];
+        (GenerationBatchResult plain, _) = Run(options, requests);
+        using InferenceEngine engine = InferenceEngine.CreateRandom(options with { ProfileDecode = true }, CompiledModels.All, seed: 3);
+        GenerationBatchResult profiled = engine.Generate(requests);
+        IReadOnlyList<ProfileEntry> profile = ((GpuBackend)engine.Backend).DecodeProfile;
+
+        foreach (ProfileEntry entry in profile.Take(12))
+        {
+            output.WriteLine($"{entry.Label}: {entry.MillisecondsPerStep:F3} ms per step ({entry.Launches} launches over {entry.Steps} steps)");
+        }
+
+        Assert.Equal(plain.Sequences[0].Tokens, profiled.Sequences[0].Tokens);
+        Assert.All(profile, e => Assert.Equal(11, e.Steps)); // 12 tokens: the first from prefill, 11 decode steps
+        Assert.Contains(profile, e => e.Label.EndsWith("sparse_attention", StringComparison.Ordinal));
+        Assert.Contains(profile, e => e.Label == "gemm w.lm_head");
+        Assert.All(profile, e => Assert.True(e.Milliseconds > 0 && double.IsFinite(e.Milliseconds), $"{e.Label}: {e.Milliseconds} ms"));
     }
 
     private static (GenerationBatchResult Result, long Replays) Run(EngineOptions options, GenerationRequest[] requests)

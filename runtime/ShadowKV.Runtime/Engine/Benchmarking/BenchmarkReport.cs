@@ -67,7 +67,14 @@ public sealed record BenchmarkCell(
     CellMeasurement? Measurement,
     ShadowKVCellSettings? ShadowKV,
     IReadOnlyList<string> Notes,
-    double? SpeedupOverFull);
+    double? SpeedupOverFull)
+{
+    /// <summary>With <c>--profile</c> on the GPU: where a decode step's GPU time goes, most expensive first.</summary>
+    public IReadOnlyList<CellProfileLine>? Profile { get; init; }
+}
+
+/// <summary>One kernel's or GEMM's GPU time per decode step and its share of the step's summed GPU time.</summary>
+public sealed record CellProfileLine(string Label, double MillisecondsPerStep, double Share);
 
 /// <summary>The numbers of a measured cell. Memory is the backend's footprint after the run.</summary>
 public sealed record CellMeasurement(

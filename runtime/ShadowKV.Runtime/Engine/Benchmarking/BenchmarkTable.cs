@@ -81,6 +81,9 @@ public static class BenchmarkTable
             lines.AddRange(report.Peer.Select(p => $"peer {p.Context}×{p.Batch}: {PeerSummary(p)}"));
         }
 
+        lines.AddRange(report.Cells.Where(c => c.Profile is not null).Select(c => string.Create(CultureInfo.InvariantCulture,
+            $"profile {c.Variant} {c.Context}×{c.Batch} (GPU ms per decode step, eager with events, warm-up included; side streams overlap): ") +
+            string.Join(", ", c.Profile!.Take(10).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Label} {p.MillisecondsPerStep:F2} ({p.Share:P0})")))));
         lines.AddRange(report.Cells.SelectMany(c => c.Notes).Distinct(StringComparer.Ordinal).Select(n => $"note: {n}"));
         return lines;
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ShadowKV.Runtime.Gpu;
 using System.Runtime.InteropServices;
 using ShadowKV.Compiler;
 using ShadowKV.Compiler.Plans;
@@ -150,6 +151,7 @@ public sealed class ThroughputBenchmark
             (long deviceBytes, long pinnedBytes) = engine.Backend.Footprint;
             return cell with
             {
+                Profile = Profile(engine.Backend),
                 Measurement = new CellMeasurement(timing.PrefillTime.TotalSeconds, timing.TokensPerSecond, timing.MillisecondsPerStep,
                     timing.WarmupSteps, timing.DecodeSteps, deviceBytes, pinnedBytes),
             };
@@ -211,6 +213,18 @@ public sealed class ThroughputBenchmark
             yield return string.Create(CultureInfo.InvariantCulture,
                 $"ShadowKV at {context} tokens: its budget plus outlier and local chunks ({covered} tokens) cover the whole context, so it attends to every token as full attention does; use a longer --context or a smaller --budget to measure sparsity.");
         }
+    }
+
+    // The GPU backend's decode profile (warm-up and timed steps), when the engine options asked for one.
+    private static IReadOnlyList<CellProfileLine>? Profile(IModelBackend backend)
+    {
+        if (backend is not GpuBackend gpu || gpu.DecodeProfile is not { Count: > 0 } entries)
+        {
+            return null;
+        }
+
+        double total = entries.Sum(e => e.MillisecondsPerStep);
+        return [.. entries.Select(e => new CellProfileLine(e.Label, e.MillisecondsPerStep, e.MillisecondsPerStep / total))];
     }
 
     private static ShadowKVCellSettings Settings(InferenceEngine engine)

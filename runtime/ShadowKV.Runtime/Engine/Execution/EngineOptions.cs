@@ -63,6 +63,13 @@ public sealed record EngineOptions
     /// </summary>
     public bool DecodeGraphs { get; init; } = true;
 
+    /// <summary>
+    /// GPU backend: time every decode plan step with CUDA events and sum the time per kernel and GEMM
+    /// (<c>GpuBackend.DecodeProfile</c>). Profiled steps run eagerly with two events per step, so their wall time is
+    /// longer than a replayed graph's; the per-step split is what to read.
+    /// </summary>
+    public bool ProfileDecode { get; init; }
+
     /// <summary>The ShadowKV parameters in force: the model's defaults with these options applied.</summary>
     public ShadowKVSettings ResolveShadowKV(ShadowKVSettings? model)
     {
