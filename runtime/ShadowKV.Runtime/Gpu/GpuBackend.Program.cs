@@ -74,7 +74,25 @@ public sealed partial class GpuBackend
             StepKind.Solver => PrepareSolver(phase, symbols, step, layer, stream),
             _ => throw new NotSupportedException($"Step kind {step.Kind}."),
         };
-        program.Labels.Add((ProfileLabel(step), stream));
+        void WaitForInputs()
+        {
+            foreach (CudaEvent wait in waits)
+            {
+                stream.Wait(wait);
+            }
+        }
+
+        void SignalOutputs()
+        {
+            if (record is not null)
+            {
+                stream.Record(record);
+            }
+        }
+
+        // The profiler times the work alone: a start event recorded before the waits would count the wait for the
+        // other stream as this step's time.
+        program.Profiled.Add(new ProfiledStep(ProfileLabel(step), stream, WaitForInputs, work, SignalOutputs));
         if (waits.Length == 0 && record is null)
         {
             return work;
@@ -82,16 +100,9 @@ public sealed partial class GpuBackend
 
         return () =>
         {
-            foreach (CudaEvent wait in waits)
-            {
-                stream.Wait(wait);
-            }
-
+            WaitForInputs();
             work();
-            if (record is not null)
-            {
-                stream.Record(record);
-            }
+            SignalOutputs();
         };
     }
 
@@ -322,6 +333,8 @@ public sealed partial class GpuBackend
 
     private static uint Dim(PlanSymbols symbols, string expression) => checked((uint)symbols.Evaluate(expression));
 
+    private sealed record ProfiledStep(string Label, CudaStream Stream, Action WaitForInputs, Action Work, Action SignalOutputs);
+
     private sealed class StepProgram(PhasePlan phase, int tokens) : IDisposable
     {
         public PhasePlan Phase { get; } = phase;
@@ -330,8 +343,8 @@ public sealed partial class GpuBackend
 
         public List<Action> Steps { get; } = [];
 
-        /// <summary>Per step: its profile label and the stream it runs on.</summary>
-        public List<(string Label, CudaStream Stream)> Labels { get; } = [];
+        /// <summary>Per step, in order: its label, stream, waits, work and event record, for the decode profiler.</summary>
+        public List<ProfiledStep> Profiled { get; } = [];
 
         /// <summary>Per step: start and end timing events (decode profiling only; created on first use).</summary>
         public List<(CudaEvent Start, CudaEvent End)> ProfileEvents { get; } = [];

@@ -180,18 +180,20 @@ public sealed partial class GpuBackend : IModelBackend
 
     private void EnqueueProfiled(StepProgram program)
     {
-        while (program.ProfileEvents.Count < program.Steps.Count)
+        while (program.ProfileEvents.Count < program.Profiled.Count)
         {
             int i = program.ProfileEvents.Count;
             program.ProfileEvents.Add((CudaEvent.Create(device, $"profile.{i}.start", timing: true), CudaEvent.Create(device, $"profile.{i}.end", timing: true)));
         }
 
-        for (int i = 0; i < program.Steps.Count; i++)
+        for (int i = 0; i < program.Profiled.Count; i++)
         {
-            CudaStream stream = program.Labels[i].Stream;
-            stream.Record(program.ProfileEvents[i].Start);
-            program.Steps[i]();
-            stream.Record(program.ProfileEvents[i].End);
+            ProfiledStep step = program.Profiled[i];
+            step.WaitForInputs();
+            step.Stream.Record(program.ProfileEvents[i].Start);
+            step.Work();
+            step.Stream.Record(program.ProfileEvents[i].End);
+            step.SignalOutputs();
         }
 
         JoinStreams();
@@ -199,9 +201,9 @@ public sealed partial class GpuBackend : IModelBackend
 
     private void AccumulateProfile(StepProgram program)
     {
-        for (int i = 0; i < program.Steps.Count; i++)
+        for (int i = 0; i < program.Profiled.Count; i++)
         {
-            string label = program.Labels[i].Label;
+            string label = program.Profiled[i].Label;
             double ms = CudaEvent.ElapsedMilliseconds(program.ProfileEvents[i].Start, program.ProfileEvents[i].End);
             (double total, long launches) = profile.GetValueOrDefault(label);
             profile[label] = (total + ms, launches + 1);
