@@ -59,7 +59,7 @@ public sealed partial class GpuBackend
         return program;
     }
 
-    private Action Prepare(StepProgram program, PhasePlan phase, PlanSymbols symbols, PlanStep step, int layer)
+    private PreparedStep Prepare(StepProgram program, PhasePlan phase, PlanSymbols symbols, PlanStep step, int layer)
     {
         CudaStream stream = streams.TryGetValue(step.Stream, out CudaStream? named)
             ? named
@@ -74,36 +74,7 @@ public sealed partial class GpuBackend
             StepKind.Solver => PrepareSolver(phase, symbols, step, layer, stream),
             _ => throw new NotSupportedException($"Step kind {step.Kind}."),
         };
-        void WaitForInputs()
-        {
-            foreach (CudaEvent wait in waits)
-            {
-                stream.Wait(wait);
-            }
-        }
-
-        void SignalOutputs()
-        {
-            if (record is not null)
-            {
-                stream.Record(record);
-            }
-        }
-
-        // The profiler times the work alone: a start event recorded before the waits would count the wait for the
-        // other stream as this step's time.
-        program.Profiled.Add(new ProfiledStep(ProfileLabel(step), stream, WaitForInputs, work, SignalOutputs));
-        if (waits.Length == 0 && record is null)
-        {
-            return work;
-        }
-
-        return () =>
-        {
-            WaitForInputs();
-            work();
-            SignalOutputs();
-        };
+        return new PreparedStep(ProfileLabel(step), stream, waits, work, record);
     }
 
     // What a decode profile sums a step under: the kernel, or the GEMM by its weight (q/k/v, o, gate/up, down, lm_head).
@@ -333,7 +304,37 @@ public sealed partial class GpuBackend
 
     private static uint Dim(PlanSymbols symbols, string expression) => checked((uint)symbols.Evaluate(expression));
 
-    private sealed record ProfiledStep(string Label, CudaStream Stream, Action WaitForInputs, Action Work, Action SignalOutputs);
+    // One plan step ready to enqueue: its work on its stream, after the events it waits for, before the one it records.
+    private sealed record PreparedStep(string Label, CudaStream Stream, CudaEvent[] Waits, Action Work, CudaEvent? Signal)
+    {
+        /// <summary>
+        /// Enqueues the step. With a timer, the work alone sits between its two events: a start recorded before the
+        /// waits would count the wait for the other stream as this step's time.
+        /// </summary>
+        public void Enqueue((CudaEvent Start, CudaEvent End)? timer = null)
+        {
+            foreach (CudaEvent wait in Waits)
+            {
+                Stream.Wait(wait);
+            }
+
+            if (timer is { } started)
+            {
+                Stream.Record(started.Start);
+            }
+
+            Work();
+            if (timer is { } ended)
+            {
+                Stream.Record(ended.End);
+            }
+
+            if (Signal is not null)
+            {
+                Stream.Record(Signal);
+            }
+        }
+    }
 
     private sealed class StepProgram(PhasePlan phase, int tokens) : IDisposable
     {
@@ -341,10 +342,7 @@ public sealed partial class GpuBackend
 
         public int Tokens { get; } = tokens;
 
-        public List<Action> Steps { get; } = [];
-
-        /// <summary>Per step, in order: its label, stream, waits, work and event record, for the decode profiler.</summary>
-        public List<ProfiledStep> Profiled { get; } = [];
+        public List<PreparedStep> Steps { get; } = [];
 
         /// <summary>Per step: start and end timing events (decode profiling only; created on first use).</summary>
         public List<(CudaEvent Start, CudaEvent End)> ProfileEvents { get; } = [];

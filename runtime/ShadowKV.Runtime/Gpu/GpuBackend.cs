@@ -168,32 +168,20 @@ public sealed partial class GpuBackend : IModelBackend
         [.. profile.Select(p => new ProfileEntry(p.Key, p.Value.Milliseconds, p.Value.Launches, profiledSteps))
             .OrderByDescending(e => e.Milliseconds).ThenBy(e => e.Label, StringComparer.Ordinal)];
 
-    /// <summary>Forgets the decode profile (e.g. after warm-up steps).</summary>
-    public void ResetProfile()
-    {
-        profile.Clear();
-        profiledSteps = 0;
-    }
-
     private readonly Dictionary<string, (double Milliseconds, long Launches)> profile = new(StringComparer.Ordinal);
     private long profiledSteps;
 
     private void EnqueueProfiled(StepProgram program)
     {
-        while (program.ProfileEvents.Count < program.Profiled.Count)
+        while (program.ProfileEvents.Count < program.Steps.Count)
         {
             int i = program.ProfileEvents.Count;
             program.ProfileEvents.Add((CudaEvent.Create(device, $"profile.{i}.start", timing: true), CudaEvent.Create(device, $"profile.{i}.end", timing: true)));
         }
 
-        for (int i = 0; i < program.Profiled.Count; i++)
+        for (int i = 0; i < program.Steps.Count; i++)
         {
-            ProfiledStep step = program.Profiled[i];
-            step.WaitForInputs();
-            step.Stream.Record(program.ProfileEvents[i].Start);
-            step.Work();
-            step.Stream.Record(program.ProfileEvents[i].End);
-            step.SignalOutputs();
+            program.Steps[i].Enqueue(program.ProfileEvents[i]);
         }
 
         JoinStreams();
@@ -201,9 +189,9 @@ public sealed partial class GpuBackend : IModelBackend
 
     private void AccumulateProfile(StepProgram program)
     {
-        for (int i = 0; i < program.Profiled.Count; i++)
+        for (int i = 0; i < program.Steps.Count; i++)
         {
-            string label = program.Profiled[i].Label;
+            string label = program.Steps[i].Label;
             double ms = CudaEvent.ElapsedMilliseconds(program.ProfileEvents[i].Start, program.ProfileEvents[i].End);
             (double total, long launches) = profile.GetValueOrDefault(label);
             profile[label] = (total + ms, launches + 1);
@@ -217,9 +205,9 @@ public sealed partial class GpuBackend : IModelBackend
 
     private void Enqueue(StepProgram program)
     {
-        foreach (Action step in program.Steps)
+        foreach (PreparedStep step in program.Steps)
         {
-            step();
+            step.Enqueue();
         }
 
         JoinStreams();
