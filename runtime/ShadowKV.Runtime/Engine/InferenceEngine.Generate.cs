@@ -43,14 +43,7 @@ public sealed partial class InferenceEngine
     /// </summary>
     public GenerationBatchResult Generate(IReadOnlyList<GenerationRequest> requests, Action<TokenEvent>? onToken = null)
     {
-        Validate(requests);
-        var sequences = requests.Select((r, i) => new Sequence(i, r, Tokenizer)).ToList();
-        int slots = Options.MaxBatch;
-        for (int slot = 0; slot < slots; slot++)
-        {
-            Backend.ResetSlot(slot);
-        }
-
+        List<Sequence> sequences = Start(requests);
         var clock = Stopwatch.StartNew();
         foreach (Sequence sequence in sequences.Where(s => s.Request.MaxNewTokens == 0))
         {
@@ -84,6 +77,18 @@ public sealed partial class InferenceEngine
             return new GenerationResult(s.Slot, s.Generated.ToArray(), s.Text.ToString(), s.Stopped ?? StopReason.MaxTokens);
         }).ToArray();
         return new GenerationBatchResult(results, prefillTime, decodeTime, steps, Backend.DeviceName, Backend.Variant, Notes);
+    }
+
+    // Validates the requests, empties every slot of the backend and gives request i slot i.
+    private List<Sequence> Start(IReadOnlyList<GenerationRequest> requests)
+    {
+        Validate(requests);
+        for (int slot = 0; slot < Options.MaxBatch; slot++)
+        {
+            Backend.ResetSlot(slot);
+        }
+
+        return requests.Select((r, i) => new Sequence(i, r, Tokenizer)).ToList();
     }
 
     // One decode step: every slot's next token in one Forward, returning the logits [B, vocab].

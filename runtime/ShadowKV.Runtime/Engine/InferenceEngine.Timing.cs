@@ -35,14 +35,7 @@ public sealed partial class InferenceEngine
 
         // Prefill samples the first token; each decode step one more.
         int newTokens = 1 + warmupSteps + decodeSteps;
-        var requests = prompts.Select(p => new GenerationRequest(p) { MaxNewTokens = newTokens, StopAtEos = false }).ToList();
-        Validate(requests);
-        var sequences = requests.Select((r, i) => new Sequence(i, r, Tokenizer)).ToList();
-        for (int slot = 0; slot < Options.MaxBatch; slot++)
-        {
-            Backend.ResetSlot(slot);
-        }
-
+        List<Sequence> sequences = Start([.. prompts.Select(p => new GenerationRequest(p) { MaxNewTokens = newTokens, StopAtEos = false })]);
         var clock = Stopwatch.StartNew();
         Prefill(sequences, onToken: null);
         TimeSpan prefillTime = clock.Elapsed;

@@ -1,11 +1,11 @@
 using System.Globalization;
-using ShadowKV.Runtime.Gpu;
 using System.Runtime.InteropServices;
 using ShadowKV.Compiler;
 using ShadowKV.Compiler.Plans;
 using ShadowKV.Runtime.Engine.Checkpoints;
 using ShadowKV.Runtime.Engine.Execution;
 using ShadowKV.Runtime.Engine.Sampling;
+using ShadowKV.Runtime.Gpu;
 using ShadowKV.Runtime.Interop;
 
 namespace ShadowKV.Runtime.Engine.Benchmarking;
